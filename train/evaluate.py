@@ -1,0 +1,228 @@
+"""The shared evaluation kit: one protocol, one feature extractor per dataset, the same numbers for every model.
+
+    python -m train.evaluate dcgan-mnist            # a bundled/Hub checkpoint name, or a checkpoint folder
+    python -m train.evaluate runs/x/checkpoint --dataset=mnist --family=dcgan --out=metrics.json
+
+Protocol (printed with every number): 10,000 samples from latents drawn with seed 2024 vs the 10,000 test images;
+the real-vs-real floor is 10,000 training images (drawn with seed 2025) vs the same test images. Features are the
+128-d penultimate activations of genzoo's own classifier for that dataset (models/classifier.py, trained here:
+no Inception weights exist offline), so FDs are comparable within genzoo only.
+
+- FD and KID: torchmetrics' FrechetInceptionDistance / KernelInceptionDistance, with our extractor plugged in.
+- Precision and recall: Kynkäänniemi et al. 2019 ("Improved Precision and Recall Metric for Assessing Generative
+  Models", arXiv:1904.06991), k = 3 nearest-neighbour balls in the same feature space.
+- Class histogram and confidence: the classifier's argmax and max probability on the samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.classifier import Classifier
+from models.hub import checkpoint_folder, load_pretrained
+
+NUM_SAMPLES = 10_000
+SAMPLE_SEED = 2024       # latents of the generated set
+FLOOR_SEED = 2025        # which training images form the real-vs-real floor
+KID_SEED = 2026          # KID's random subsets
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+PR_K = 3                 # neighbourhood size of precision/recall (the paper's recommended k)
+CONFIDENCE = 0.9         # "classified with confidence" threshold
+
+
+def protocol(dataset: str, n: int = NUM_SAMPLES) -> str:
+    return (f"{n} samples (latent seed {SAMPLE_SEED}) vs the {dataset} test set; features: genzoo classifier-{dataset} "
+            f"(128-d, trained here; not Inception, so FD/KID are comparable within genzoo only); KID {KID_SUBSETS}x"
+            f"{KID_SUBSET_SIZE} subsets (seed {KID_SEED}), reported x1000; precision/recall k={PR_K}; "
+            f"confidence >= {CONFIDENCE}")
+
+
+@functools.cache
+def classifier(dataset: str) -> Classifier:
+    return load_pretrained(Classifier, f"classifier-{dataset}", device="cpu")
+
+
+def fit_size(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Bring samples to the classifier's input size: undo the 2-px padding of 32-px MNIST, else resize."""
+    if images.shape[-1] == size:
+        return images
+    if images.shape[-1] == size + 4:
+        return images[..., 2:-2, 2:-2]
+    return nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+@torch.no_grad()
+def classify(images: torch.Tensor, dataset: str, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, 128), probabilities (N, classes)) of images in [-1, 1]."""
+    clf = classifier(dataset)
+    feats, probs = [], []
+    for i in range(0, len(images), batch):
+        x = fit_size(images[i:i + batch].float().cpu(), clf.image_size)
+        if x.shape[1] == 3:  # an RGB model scored by a grayscale classifier: luminance
+            x = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:])
+        f = clf.features(x)
+        feats.append(f)
+        probs.append(torch.softmax(clf.head(f), 1))
+    return torch.cat(feats), torch.cat(probs)
+
+
+class _Precomputed(nn.Module):
+    """torchmetrics runs its extractor inside `update`; ours already ran (once for all metrics), so pass through."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    fid = FrechetInceptionDistance(feature=_Precomputed(real.shape[1]))
+    fid.update(real.double(), real=True)
+    fid.update(fake.double(), real=False)
+    return float(fid.compute())
+
+
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    kid = KernelInceptionDistance(feature=_Precomputed(real.shape[1]), subsets=KID_SUBSETS,
+                                  subset_size=min(KID_SUBSET_SIZE, len(real), len(fake)))
+    kid.update(real.double(), real=True)
+    kid.update(fake.double(), real=False)
+    with torch.random.fork_rng():  # KID draws its subsets from the global RNG: pin it, leave the caller's alone
+        torch.manual_seed(KID_SEED)
+        mean, std = kid.compute()
+    return float(mean), float(std)
+
+
+def _knn_radii(features: torch.Tensor, k: int, chunk: int = 2000) -> torch.Tensor:
+    """Distance from each point to its k-th nearest neighbour in the same set (itself excluded)."""
+    return torch.cat([torch.cdist(features[i:i + chunk], features).topk(k + 1, largest=False).values[:, k]
+                      for i in range(0, len(features), chunk)])
+
+
+def _inside_manifold(query: torch.Tensor, reference: torch.Tensor, radii: torch.Tensor,
+                     chunk: int = 2000) -> torch.Tensor:
+    return torch.cat([(torch.cdist(query[i:i + chunk], reference) <= radii[None]).any(1)
+                      for i in range(0, len(query), chunk)])
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> tuple[float, float]:
+    """Kynkäänniemi et al. 2019: precision = fakes inside the real manifold, recall = reals inside the fake one."""
+    precision = _inside_manifold(fake, real, _knn_radii(real, k)).float().mean().item()
+    recall = _inside_manifold(real, fake, _knn_radii(fake, k)).float().mean().item()
+    return precision, recall
+
+
+def compare(real_images: torch.Tensor, fake_images: torch.Tensor, dataset: str) -> dict:
+    """Every number of the kit for one set of samples against the reference images."""
+    real_f, _ = classify(real_images, dataset)
+    fake_f, fake_p = classify(fake_images, dataset)
+    kid_mean, kid_std = kernel_distance(real_f, fake_f)
+    precision, recall = precision_recall(real_f, fake_f)
+    confidence, label = fake_p.max(1)
+    histogram = (torch.bincount(label, minlength=fake_p.shape[1]).float() / len(label)).tolist()
+    return {"FD": frechet_distance(real_f, fake_f), "KIDx1000": 1000 * kid_mean, "KIDx1000_std": 1000 * kid_std,
+            "precision": precision, "recall": recall,
+            "confident_fraction": (confidence >= CONFIDENCE).float().mean().item(),
+            "class_min_fraction": min(histogram), "class_max_fraction": max(histogram),
+            "class_histogram": [round(h, 4) for h in histogram]}
+
+
+@functools.cache
+def real_sets(dataset: str, n: int = NUM_SAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
+    """(test images, the floor's training subset), both at 28 px."""
+    from train import data
+
+    loader = data.mnist if dataset == "mnist" else data.fashion_mnist
+    test, _ = loader("test")
+    train, _ = loader("train")
+    subset = torch.randperm(len(train), generator=torch.Generator().manual_seed(FLOOR_SEED))[:n]
+    return test[:n], train[subset]
+
+
+@functools.cache
+def floor(dataset: str, n: int = NUM_SAMPLES) -> dict:
+    """Real-vs-real: what the numbers look like for a perfect generator (training images vs test images)."""
+    test, train_subset = real_sets(dataset, n)
+    return compare(test, train_subset, dataset)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int = NUM_SAMPLES, seed: int = SAMPLE_SEED, batch: int = 500) -> torch.Tensor:
+    """n samples from the protocol's latents: N(0, I) of the generator's `latent_dim`, drawn on the CPU."""
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    device = next(generator.parameters()).device
+    return torch.cat([generator(z[i:i + batch].to(device)).float().cpu() for i in range(0, n, batch)])
+
+
+def evaluate_generator(generator: nn.Module, dataset: str, n: int = NUM_SAMPLES) -> dict:
+    """The protocol for an unconditional generator: {"protocol", "values", "floor"}."""
+    test, _ = real_sets(dataset, n)
+    values = compare(test, generate(generator.eval(), n), dataset)
+    return {"protocol": protocol(dataset, n), "dataset": dataset, "num_samples": n, "values": values,
+            "floor": floor(dataset, n)}
+
+
+def save_metrics(metrics: dict, folder: Path) -> None:
+    """metrics.json beside the weights, and the card's Quality section rewritten from it."""
+    from train.common import metrics_markdown
+
+    folder = Path(folder)
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    card = folder / "README.md"
+    if card.exists():
+        text = card.read_text()
+        head, sep, rest = text.partition("## Quality\n")
+        if sep:
+            tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+            card.write_text(f"{head}## Quality\n{metrics_markdown(metrics)}\n{tail}")
+
+
+def table(metrics: dict) -> str:
+    rows = [f"Protocol: {metrics['protocol']}", f"{'metric':<22}{'model':>14}{'real-vs-real':>14}"]
+    for key, value in metrics["values"].items():
+        if isinstance(value, list):
+            continue
+        ref = metrics.get("floor", {}).get(key, math.nan)
+        rows.append(f"{key:<22}{value:>14.4f}{ref:>14.4f}")
+    rows.append("class histogram: " + " ".join(f"{h:.3f}" for h in metrics["values"]["class_histogram"]))
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> dict:
+    if not argv or argv[0].startswith("-"):
+        raise SystemExit(__doc__)
+    name, options = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
+    stem = Path(name).name if Path(name).is_dir() else name
+    dataset = options.get("dataset") or ("fashion-mnist" if stem.endswith("fashion-mnist") else "mnist")
+    family = options.get("family") or stem.split("-")[0]
+    # The naming convention <family>-<dataset> finds the class: models/<family>.py's Generator.
+    generator_cls = importlib.import_module(f"models.{family}").Generator
+    folder = checkpoint_folder(name)
+    generator = load_pretrained(generator_cls, str(folder))
+    metrics = evaluate_generator(generator, dataset, int(options.get("n", NUM_SAMPLES)))
+    print(table(metrics))
+    out = options.get("out")
+    if out:
+        Path(out).write_text(json.dumps(metrics, indent=2))
+    elif Path(name).is_dir() or folder.is_relative_to(Path(__file__).resolve().parent.parent):
+        save_metrics(metrics, folder)  # our own folders get metrics.json and an updated card
+        print(f"wrote {folder / 'metrics.json'}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
