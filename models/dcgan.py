@@ -77,6 +77,12 @@ class Generator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z[:, :, None, None])  # (B, latent_dim) -> (B, image_channels, image_size, image_size)
 
+    def fuse(self) -> "FusedGenerator":
+        """An inference-only copy with BatchNorm folded and GEMM + col2im layers (see FusedGenerator)."""
+        if self.training:
+            raise RuntimeError("fuse() uses BatchNorm's running statistics: call .eval() first")
+        return FusedGenerator(self)
+
 
 class Discriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
     """image (B, image_channels, image_size, image_size) -> real/fake logit (B,). The mirror image of Generator."""
@@ -113,3 +119,57 @@ def d_loss_nonsaturating(real_logits: torch.Tensor, fake_logits: torch.Tensor) -
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """The non-saturating generator loss -log D(G(z)) that DCGAN trains with (strong gradients early on)."""
     return nn.functional.softplus(-fake_logits).mean()
+
+
+class FusedGenerator(nn.Module):
+    """Inference-only form of a trained `Generator`, with the same outputs up to float rounding.
+
+    Two exact rewrites make the CPU spend its time in one large matrix multiply per layer, which is what the
+    transposed convolution is anyway (GEMM + col2im) but without oneDNN's per-call overhead at batch 1:
+    - each eval-mode BatchNorm is folded into the transposed convolution before it (scale the weights, add a bias);
+    - each transposed convolution is `x @ W` over all pixels of the batch at once, then `F.fold` (col2im) adds the
+      overlapping k x k patches into the upsampled image. The first layer, from a 1x1 input, is a plain linear map.
+    Built from a Generator by `Generator.fuse()`; not saved (the checkpoint stays the paper's module).
+    """
+
+    def __init__(self, generator: Generator):
+        super().__init__()
+        layers, folded = list(generator.net), []
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, nn.ConvTranspose2d):
+                continue
+            weight = layer.weight.detach()  # (C_in, C_out, k, k)
+            bias = layer.bias.detach() if layer.bias is not None else weight.new_zeros(weight.shape[1])
+            following = layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(following, nn.BatchNorm2d):
+                scale = following.weight.detach() / torch.sqrt(following.running_var + following.eps)
+                weight = weight * scale[None, :, None, None]
+                bias = (bias - following.running_mean) * scale + following.bias.detach()
+            folded.append((weight, bias, layer.stride[0], layer.padding[0]))
+        weight, bias, _, _ = folded[0]
+        c_in, self.start_channels, self.start, _ = weight.shape
+        self.register_buffer("w0", weight.reshape(c_in, -1).contiguous())               # (latent, C*s*s)
+        self.register_buffer("b0", bias.repeat_interleave(self.start**2).contiguous())  # per output element
+        self.strides = [(stride, padding, weight.shape[2]) for weight, _, stride, padding in folded[1:]]
+        for j, (weight, bias, _, _) in enumerate(folded[1:]):
+            c_in, c_out, k, _ = weight.shape
+            self.register_buffer(f"w{j + 1}", weight.reshape(c_in, c_out * k * k).contiguous())  # (C_in, C_out*k*k)
+            self.register_buffer(f"b{j + 1}", bias.contiguous())
+        self.latent_dim = generator.latent_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        b = z.shape[0]
+        # (B, latent) -> (B, C, s, s), kept channels-last as (B, s*s, C) for the next GEMM
+        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start_channels, self.start**2).transpose(1, 2)
+        size = self.start
+        for j, (stride, padding, k) in enumerate(self.strides):
+            w, bias = getattr(self, f"w{j + 1}"), getattr(self, f"b{j + 1}")
+            c_out = bias.shape[0]
+            # (B*HW, C_in) @ (C_in, C_out*k*k): every pixel's contribution to its k x k output patch, in one GEMM
+            cols = (x.reshape(-1, x.shape[-1]) @ w).view(b, size * size, c_out * k * k).transpose(1, 2)
+            size = (size - 1) * stride - 2 * padding + k
+            y = nn.functional.fold(cols, (size, size), k, stride=stride, padding=padding)  # (B, C_out, H, W)
+            y = y.add_(bias[None, :, None, None])
+            if j + 1 < len(self.strides):
+                x = y.relu_().flatten(2).transpose(1, 2)  # (B, HW, C_out) for the next layer
+        return y.tanh_()

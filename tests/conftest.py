@@ -18,3 +18,19 @@ def pytest_configure(config):
 def _gradio_tmp(tmp_path, monkeypatch):
     # Gradio caches examples and uploads under these; keep them out of the work tree.
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The real app, launched once for the session on a free local port (prevent_thread_lock: it serves from a thread)."""
+    import socket
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-app"))
+    from app import demo
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -49,6 +49,18 @@ def test_paper_rules_batchnorm_placement_and_init():
     assert abs(w.std().item() - 0.02) < 0.005
 
 
+@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3)])
+def test_fused_inference_equals_the_paper_module(size, channels):
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, hidden_channels=8, image_channels=channels, image_size=size).train()
+    G(torch.randn(32, 8))  # non-trivial BatchNorm statistics to fold
+    G.eval()
+    z = torch.randn(5, 8)
+    assert torch.allclose(G.fuse()(z), G(z), atol=1e-5)
+    with pytest.raises(RuntimeError, match="eval"):
+        G.train().fuse()
+
+
 def test_seeded_determinism():
     torch.manual_seed(0)
     a = Generator(**TINY).eval()(common.latents(5, 4, 8))
@@ -157,7 +169,7 @@ def test_batchnorm_recalibration_matches_batch_statistics():
 @pytest.fixture
 def tiny_tab(monkeypatch):
     torch.manual_seed(0)
-    G = Generator(**TINY).eval()
+    G = Generator(**TINY).eval().fuse()
     monkeypatch.setattr(tab, "generator", lambda: G)
     return G
 

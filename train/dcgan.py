@@ -130,12 +130,13 @@ def plot_history(history: list[dict], path: Path) -> None:
     if not history:
         return
     kimg = [h["kimg"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
-    ax1.plot(kimg, [h["d_loss"] for h in history], label="D loss")
-    ax1.plot(kimg, [h["g_loss"] for h in history], label="G loss")
-    ax2.plot(kimg, [h["d_real"] for h in history], label="D(x)")
-    ax2.plot(kimg, [h["d_fake"] for h in history], label="D(G(z))")
-    for ax in (ax1, ax2):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, keys in zip(axes, ((("d_loss", "D loss"), ("g_loss", "G loss")), (("d_real", "D(x)"), ("d_fake", "D(G(z))")))):
+        for key, label in keys:
+            values = torch.tensor([h[key] for h in history])
+            smooth = values.unfold(0, min(20, len(values)), 1).mean(1)  # moving average: the trend under the noise
+            line, = ax.plot(kimg, values, alpha=0.25)
+            ax.plot(kimg[len(kimg) - len(smooth):], smooth, color=line.get_color(), label=label)
         ax.set_xlabel("kimg")
         ax.legend()
     fig.tight_layout()

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its numbers and writes JSON under bench/results/. Never run as tests."""

@@ -1,0 +1,51 @@
+"""The real app, launched and called through gradio_client, as a Space's API user would."""
+
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+import demos
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_every_tab_is_built_from_demos_tabs():
+    import app
+
+    assert [t.TITLE for t in demos.TABS][0] == "DCGAN"
+    assert app.demo.title.startswith("genzoo")
+
+
+def test_generate_endpoint_returns_the_grid(client):
+    path = client.predict(7, 16, True, api_name="/dcgan_generate")
+    with Image.open(path) as im:
+        assert im.size == ((8 * 30 + 2) * 4, (2 * 30 + 2) * 4)
+        assert len(set(im.convert("L").getdata())) > 10  # not a blank image
+
+
+def test_interpolate_endpoint_returns_strip_and_animation(client):
+    strip, animation = client.predict(1, 2, 6, api_name="/dcgan_interpolate")
+    with Image.open(animation) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 6 + 4
+    with Image.open(strip) as im:
+        assert im.width > 5 * im.height
+
+
+def test_arithmetic_endpoints(client):
+    grid = client.predict(3, api_name="/dcgan_grid")
+    result = client.predict(3, "0 1", "2", "3", api_name="/dcgan_arithmetic")
+    with Image.open(grid) as g, Image.open(result) as r:
+        assert g.size == ((8 * 30 + 2) * 4,) * 2 and r.width == (12 * 30 + 2) * 4
+
+
+def test_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client):
+    with pytest.raises(Exception, match="Number of samples must be a whole number between 1 and 64"):
+        client.predict(0, 5000, True, api_name="/dcgan_generate")
+    with pytest.raises(Exception, match="not a sample number"):
+        client.predict(0, "1", "2", "999", api_name="/dcgan_arithmetic")
+    assert client.predict(0, 1, False, api_name="/dcgan_generate")  # still serving

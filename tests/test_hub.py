@@ -1,0 +1,75 @@
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import hub
+from models.dcgan import Generator
+
+TINY = dict(latent_dim=8, hidden_channels=4, image_channels=1, image_size=28)
+
+
+def _fake_hf_cache(cache: Path, repo: str, model: torch.nn.Module) -> None:
+    """The HF cache layout snapshot_download(local_files_only=True) reads: refs/main -> snapshots/<rev>/files."""
+    root = cache / f"models--{repo.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text("0" * 40)
+    model.save_pretrained(root / "snapshots" / ("0" * 40))
+
+
+def test_hub_cache_comes_before_the_bundled_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GENZOO_HUB_NAMESPACE", "someone")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(1)
+    cached = Generator(**TINY)
+    _fake_hf_cache(tmp_path / "cache", "someone/dcgan-mnist", cached)
+    folder = hub.checkpoint_folder("dcgan-mnist")
+    assert str(folder).startswith(str(tmp_path / "cache"))
+    loaded = hub.load_pretrained(Generator, "dcgan-mnist", device="cpu")
+    assert torch.equal(loaded.net[0].weight, cached.net[0].weight)
+
+
+def test_bundled_folder_when_hub_has_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert hub.checkpoint_folder("dcgan-mnist") == hub.CHECKPOINTS / "dcgan-mnist"
+    monkeypatch.setenv("GENZOO_HUB_NAMESPACE", "")  # Hub switched off entirely
+    assert hub.repo_id("dcgan-mnist") is None
+    assert hub.checkpoint_folder("dcgan-mnist") == hub.CHECKPOINTS / "dcgan-mnist"
+
+
+def test_missing_weights_error_names_the_train_command(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match=r"python -m train\.nosuchmodel"):
+        hub.checkpoint_folder("nosuchmodel-mnist")
+
+
+def test_pickled_weights_are_never_loaded(tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "pytorch_model.bin").write_bytes(b"pickle payload")
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        hub.load_pretrained(Generator, str(folder))
+
+
+def test_offline_resolution_does_not_stall(monkeypatch):
+    """No HF_HUB_OFFLINE and no network: one short probe, then the bundled weights; never a 20-s retry loop."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "https://hub.invalid")
+    hub.hub_reachable.cache_clear()
+    try:
+        start = time.time()
+        folder = hub.checkpoint_folder("dcgan-mnist")
+        assert time.time() - start < 5 and folder == hub.CHECKPOINTS / "dcgan-mnist"
+        start = time.time()
+        hub.checkpoint_folder("dcgan-mnist")  # decided once per process
+        assert time.time() - start < 1
+    finally:
+        hub.hub_reachable.cache_clear()
+
+
+def test_default_device_is_cuda_when_present():
+    assert hub.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
