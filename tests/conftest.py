@@ -1,10 +1,14 @@
 """Shared test settings: never touch the network, keep every write under tmp_path."""
 
 import os
+import tempfile
 
 # Before anything imports huggingface_hub: the tests must not wait on a Hub that is not there.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio's uploads, outputs and example cache go here, not into the work tree; one folder for the whole session,
+# because the running app only serves files from the folder it started with.
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="genzoo-test-gradio-")
 
 import pytest  # noqa: E402
 
@@ -14,18 +18,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: launches processes or the whole app")
 
 
-@pytest.fixture(autouse=True)
-def _gradio_tmp(tmp_path, monkeypatch):
-    # Gradio caches examples and uploads under these; keep them out of the work tree.
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-
-
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_url():
     """The real app, launched once for the session on a free local port (prevent_thread_lock: it serves from a thread)."""
     import socket
 
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-app"))
     from app import demo
 
     with socket.socket() as s:
