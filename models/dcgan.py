@@ -13,7 +13,7 @@ What the paper prescribes and this file keeps:
 Scaled down: the paper's 64x64 LSUN/faces network starts from 4x4x1024. Here the start resolution is chosen so the
 image size is reached by doublings (28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4), and `hidden_channels` is the width at
 the last hidden resolution, doubling at each halving (the paper's model is `hidden_channels=128, image_size=64`).
-The bundled MNIST model uses 28 px, G width 128 and D width 64 (1.8 M + 0.14 M parameters); training settings are in
+The bundled MNIST model uses 28 px and width 128 in both networks (G 1.8 M, D 0.54 M parameters); training settings are in
 train/dcgan.py.
 """
 

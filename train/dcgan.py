@@ -1,6 +1,6 @@
 """Train the DCGAN generator that the app bundles (assets/checkpoints/dcgan-mnist).
 
-Reproduce the bundled checkpoint (about 40 min on 2 CPU cores):
+Reproduce the bundled checkpoint (about 45 min on 2 CPU cores):
     python -m train.dcgan --export_dir=assets/checkpoints/dcgan-mnist
 Continue a killed run where it stopped (bit for bit):
     python -m train.dcgan --export_dir=assets/checkpoints/dcgan-mnist --resume
@@ -35,7 +35,7 @@ class Config:
     image_channels: int = 1         # 1 = grayscale, 3 = RGB (image folders)
     latent_dim: int = 100           # z size ("nz")
     g_channels: int = 128           # G width at its last hidden resolution ("ngf")
-    d_channels: int = 64            # D width at its first resolution ("ndf")
+    d_channels: int = 128           # D width at its first resolution ("ndf"); as wide as G, as in the paper
     batch_size: int = 128           # the paper's mini-batch size (split across processes under accelerate)
     lr: float = 2e-4                # Adam learning rate, both networks (paper)
     beta1: float = 0.5              # Adam beta1; 0.9 "resulted in training oscillation and instability" (paper)
@@ -244,7 +244,7 @@ def main(cfg: Config) -> Generator:
             data_checksum=(data.dataset_checksum(cfg.dataset)
                            if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
             wall_seconds=wall_seconds, metrics=metrics,
-            usage=(f'from models.dcgan import Generator\nfrom models.hub import load_pretrained\n'
+            usage=(f'import torch\nfrom models.dcgan import Generator\nfrom models.hub import load_pretrained\n'
                    f'G = load_pretrained(Generator, "{export_dir.name}")\n'
                    f'images = G(torch.randn(16, G.latent_dim))  # (16, {cfg.image_channels}, {cfg.image_size}, '
                    f'{cfg.image_size}) in [-1, 1]'),
