@@ -124,12 +124,14 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 class FusedGenerator(nn.Module):
     """Inference-only form of a trained `Generator`, with the same outputs up to float rounding.
 
-    Two exact rewrites make the CPU spend its time in one large matrix multiply per layer, which is what the
-    transposed convolution is anyway (GEMM + col2im) but without oneDNN's per-call overhead at batch 1:
+    Three exact rewrites let the CPU spend its time in one large matrix multiply per layer (a transposed convolution
+    *is* a GEMM followed by col2im), without oneDNN's per-call overhead at batch 1 or PyTorch's slow `F.fold`:
     - each eval-mode BatchNorm is folded into the transposed convolution before it (scale the weights, add a bias);
-    - each transposed convolution is `x @ W` over all pixels of the batch at once, then `F.fold` (col2im) adds the
-      overlapping k x k patches into the upsampled image. The first layer, from a 1x1 input, is a plain linear map.
-    Built from a Generator by `Generator.fuse()`; not saved (the checkpoint stays the paper's module).
+    - activations stay channels-last, (B, H, W, C), so every layer is `x @ W` over all pixels of the batch at once,
+      giving each input pixel's k x k output patch; no transposes between layers;
+    - col2im is k*k strided in-place adds of those patches into the upsampled image.
+    The first layer, from a 1x1 input, is a plain linear map. Built by `Generator.fuse()`; never saved (the
+    checkpoint stays the paper's module). bench/dcgan.py measures both forms.
     """
 
     def __init__(self, generator: Generator):
@@ -150,26 +152,30 @@ class FusedGenerator(nn.Module):
         c_in, self.start_channels, self.start, _ = weight.shape
         self.register_buffer("w0", weight.reshape(c_in, -1).contiguous())               # (latent, C*s*s)
         self.register_buffer("b0", bias.repeat_interleave(self.start**2).contiguous())  # per output element
-        self.strides = [(stride, padding, weight.shape[2]) for weight, _, stride, padding in folded[1:]]
-        for j, (weight, bias, _, _) in enumerate(folded[1:]):
+        self.shapes = []  # (stride, padding, k) per upsampling layer
+        for j, (weight, bias, stride, padding) in enumerate(folded[1:]):
             c_in, c_out, k, _ = weight.shape
-            self.register_buffer(f"w{j + 1}", weight.reshape(c_in, c_out * k * k).contiguous())  # (C_in, C_out*k*k)
+            # columns ordered (ky, kx, C_out) so a GEMM's output is already channels-last patches
+            self.register_buffer(f"w{j + 1}", weight.permute(0, 2, 3, 1).reshape(c_in, k * k * c_out).contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
+            self.shapes.append((stride, padding, k))
         self.latent_dim = generator.latent_dim
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
-        # (B, latent) -> (B, C, s, s), kept channels-last as (B, s*s, C) for the next GEMM
-        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start_channels, self.start**2).transpose(1, 2)
-        size = self.start
-        for j, (stride, padding, k) in enumerate(self.strides):
+        # (B, latent) -> (B, C, s, s) -> channels-last (B, s, s, C)
+        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start_channels, self.start, self.start)
+        x = x.permute(0, 2, 3, 1)
+        for j, (stride, padding, k) in enumerate(self.shapes):
             w, bias = getattr(self, f"w{j + 1}"), getattr(self, f"b{j + 1}")
-            c_out = bias.shape[0]
-            # (B*HW, C_in) @ (C_in, C_out*k*k): every pixel's contribution to its k x k output patch, in one GEMM
-            cols = (x.reshape(-1, x.shape[-1]) @ w).view(b, size * size, c_out * k * k).transpose(1, 2)
-            size = (size - 1) * stride - 2 * padding + k
-            y = nn.functional.fold(cols, (size, size), k, stride=stride, padding=padding)  # (B, C_out, H, W)
-            y = y.add_(bias[None, :, None, None])
-            if j + 1 < len(self.strides):
-                x = y.relu_().flatten(2).transpose(1, 2)  # (B, HW, C_out) for the next layer
-        return y.tanh_()
+            h, c_out = x.shape[1], bias.shape[0]
+            # (B*H*W, C_in) @ (C_in, k*k*C_out) -> every input pixel's k x k patch of the output
+            patches = (x.reshape(b * h * h, -1) @ w).view(b, h, h, k, k, c_out)
+            size = (h - 1) * stride + k  # before cropping the padding
+            out = bias.expand(b, size, size, c_out).clone()
+            for ky in range(k):  # col2im: overlapping patches add up
+                for kx in range(k):
+                    out[:, ky:ky + stride * h:stride, kx:kx + stride * h:stride].add_(patches[:, :, :, ky, kx])
+            x = out[:, padding:size - padding, padding:size - padding]
+            x = x.relu_() if j + 1 < len(self.shapes) else x.tanh_()
+        return x.permute(0, 3, 1, 2)  # (B, C, H, W), as the paper's module returns
