@@ -129,7 +129,7 @@ class FusedGenerator(nn.Module):
     - each eval-mode BatchNorm is folded into the transposed convolution before it (scale the weights, add a bias);
     - activations stay channels-last, (B, H, W, C), so every layer is `x @ W` over all pixels of the batch at once,
       giving each input pixel's k x k output patch; no transposes between layers;
-    - col2im is k*k strided in-place adds of those patches into the upsampled image.
+    - col2im adds those patches into the upsampled image phase by phase: (k / stride)^2 shifted adds per layer.
     The first layer, from a 1x1 input, is a plain linear map. Built by `Generator.fuse()`; never saved (the
     checkpoint stays the paper's module). bench/dcgan.py measures both forms.
     """
@@ -155,6 +155,8 @@ class FusedGenerator(nn.Module):
         self.shapes = []  # (stride, padding, k) per upsampling layer
         for j, (weight, bias, stride, padding) in enumerate(folded[1:]):
             c_in, c_out, k, _ = weight.shape
+            if k % stride:
+                raise ValueError(f"FusedGenerator needs kernel size divisible by stride, got k={k}, stride={stride}")
             # columns ordered (ky, kx, C_out) so a GEMM's output is already channels-last patches
             self.register_buffer(f"w{j + 1}", weight.permute(0, 2, 3, 1).reshape(c_in, k * k * c_out).contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
@@ -171,11 +173,15 @@ class FusedGenerator(nn.Module):
             h, c_out = x.shape[1], bias.shape[0]
             # (B*H*W, C_in) @ (C_in, k*k*C_out) -> every input pixel's k x k patch of the output
             patches = (x.reshape(b * h * h, -1) @ w).view(b, h, h, k, k, c_out)
-            size = (h - 1) * stride + k  # before cropping the padding
-            out = bias.expand(b, size, size, c_out).clone()
-            for ky in range(k):  # col2im: overlapping patches add up
-                for kx in range(k):
-                    out[:, ky:ky + stride * h:stride, kx:kx + stride * h:stride].add_(patches[:, :, :, ky, kx])
-            x = out[:, padding:size - padding, padding:size - padding]
+            # col2im by output phase: with k = r * stride, output row stride*m + phase gets taps ky = stride*a + phase
+            # from input rows m - a (a < r), so r*r shifted adds (4 here) build all stride*stride phases at once.
+            r = k // stride
+            patches = patches.view(b, h, h, r, stride, r, stride, c_out)
+            out = bias.expand(b, h + r - 1, stride, h + r - 1, stride, c_out).clone()  # (B, m, phase_y, n, phase_x, C)
+            for a in range(r):
+                for a_x in range(r):
+                    out[:, a:a + h, :, a_x:a_x + h].add_(patches[:, :, :, a, :, a_x].transpose(2, 3))
+            size = (h + r - 1) * stride  # before cropping the padding
+            x = out.view(b, size, size, c_out)[:, padding:size - padding, padding:size - padding]
             x = x.relu_() if j + 1 < len(self.shapes) else x.tanh_()
         return x.permute(0, 3, 1, 2)  # (B, C, H, W), as the paper's module returns
