@@ -186,10 +186,13 @@ def test_tab_interpolate_strip_and_animation(tiny_tab):
     with Image.open(gif) as anim:
         assert anim.n_frames == 5 + 3  # there and back
     os.remove(gif)
-    assert strip.width > strip.height
-    end = tab.decode(common.latents(2, 1, 8))
-    last = strip.crop((strip.width - (30 * 2) , 0, strip.width, strip.height))
-    assert last.size[0] > 0 and torch.isfinite(end).all()
+    scale, cell = common.DISPLAY_SCALE // 2, 30  # 28 px + 2 px padding per cell
+    assert strip.size == ((5 * cell + 2) * scale, (cell + 2) * scale)
+    # The strip starts at sample 0 of seed A and ends at sample 0 of seed B.
+    for seed, index in ((1, 0), (2, 4)):
+        expected = common.image_grid(tab.decode(common.latents(seed, 1, 8)), nrow=1, scale=scale)
+        box = (index * cell * scale, 0, (index * cell + cell + 2) * scale, (cell + 2) * scale)
+        assert strip.crop(box).tobytes() == expected.tobytes()
 
 
 def test_slerp_endpoints_and_norm():
