@@ -1,6 +1,6 @@
 """Train the DCGAN generator that the app bundles (assets/checkpoints/dcgan-mnist).
 
-Reproduce the bundled checkpoint (about 45 min on 2 CPU cores):
+Reproduce the bundled checkpoint (about 70 min on 2 CPU cores):
     python -m train.dcgan --export_dir=assets/checkpoints/dcgan-mnist
 Continue a killed run where it stopped (bit for bit):
     python -m train.dcgan --export_dir=assets/checkpoints/dcgan-mnist --resume
@@ -40,7 +40,7 @@ class Config:
     lr: float = 2e-4                # Adam learning rate, both networks (paper)
     beta1: float = 0.5              # Adam beta1; 0.9 "resulted in training oscillation and instability" (paper)
     beta2: float = 0.999            # Adam beta2
-    kimg: int = 600                 # training length in thousands of real images shown to D (600 = 10 MNIST epochs)
+    kimg: int = 1000                # training length in thousands of real images shown to D (1000 = 16.7 MNIST epochs)
     ema_decay: float = 0.999        # EMA of G's weights per step; 0 ships the last iterate
     seed: int = 0                   # everything (init, data order, z) is a function of seed and step
     out_dir: str = "runs/dcgan-mnist"  # resume file, sample grids, loss curves, history
