@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 APT_OK := $(shell command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: install data chromium demo test test-fast bench train-all clean
+.PHONY: install data chromium demo test test-fast bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ bench: data
 	$(PY) -m bench.dcgan
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.evaluation
+	$(PY) -m bench.objectives
 
 clean:
 	rm -rf $(VENV) .gradio .pytest_cache

@@ -1,5 +1,5 @@
 """The app's tabs, in order. Each module exposes TITLE and build(); app.py makes one gr.Tab per entry."""
 
-from demos import dcgan
+from demos import dcgan, objectives
 
-TABS = [dcgan]
+TABS = [dcgan, objectives]

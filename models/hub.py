@@ -1,8 +1,9 @@
 """Loading weights: the Hub repo (online or the HF cache), then the bundled folder, then one clear error.
 
 Every genzoo model is an `nn.Module` with huggingface_hub's `PyTorchModelHubMixin`, so a checkpoint is a folder (or a
-Hub repo) holding `config.json` (the constructor's keyword arguments) and `model.safetensors`. Only those files are
-ever fetched, so nothing is unpickled, whatever else a repo holds.
+Hub repo) holding `config.json` (the constructor's keyword arguments) and `model.safetensors`, beside the card and
+plain-data records (metrics.json, training.json, replay.png). Only those files are ever fetched, so nothing is
+unpickled, whatever else a repo holds.
 
 Where the Hub is unreachable (this machine, CI, an offline laptop) we decide that once per process with a 2-second
 probe, instead of letting every `from_pretrained` hit huggingface_hub's ~20 s retry loop per request.
@@ -26,6 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "assets" / "checkpoints"
 WEIGHT_FILES = ["config.json", "model.safetensors"]
+RECORD_FILES = ["README.md", "metrics.json", "training.json", "replay.png"]  # card, numbers, curves: data, not code
 M = TypeVar("M", bound=torch.nn.Module)
 
 
@@ -79,15 +81,16 @@ def hub_folder(name: str) -> Path | None:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        folder = Path(snapshot_download(repo, allow_patterns=WEIGHT_FILES + ["README.md"],
+        folder = Path(snapshot_download(repo, allow_patterns=WEIGHT_FILES + RECORD_FILES,
                                         local_files_only=not hub_reachable()))
     except (LocalEntryNotFoundError, RepositoryNotFoundError, HfHubHTTPError, OSError, ValueError):
         return None
     return folder if all((folder / f).exists() for f in WEIGHT_FILES) else None
 
 
-def checkpoint_folder(name: str) -> Path:
-    """Where `name` resolves: Hub repo (or cache) -> bundled `assets/checkpoints/<name>/` -> FileNotFoundError."""
+def checkpoint_folder(name: str, family: str | None = None) -> Path:
+    """Where `name` resolves: Hub repo (or cache) -> bundled `assets/checkpoints/<name>/` -> FileNotFoundError
+    naming `python -m train.<family>` (default: the name's first word)."""
     if Path(name).is_dir():  # an explicit folder, e.g. a trainer's output
         folder = Path(name)
         if all((folder / f).exists() for f in WEIGHT_FILES):
@@ -99,7 +102,7 @@ def checkpoint_folder(name: str) -> Path:
     bundled = CHECKPOINTS / name
     if all((bundled / f).exists() for f in WEIGHT_FILES):
         return bundled
-    family = name.split("-")[0]
+    family = family or name.split("-")[0]
     where = f"the Hub repo {repo_id(name)} nor " if repo_id(name) else ""
     raise FileNotFoundError(
         f"No weights for {name!r}: neither {where}{bundled} has {' and '.join(WEIGHT_FILES)}. "
@@ -107,8 +110,10 @@ def checkpoint_folder(name: str) -> Path:
     )
 
 
-def load_pretrained(cls: type[M], name: str, device: torch.device | str | None = None) -> M:
-    """Build `cls` from the checkpoint `name` (a bundled name, Hub name or folder), in eval mode on `device`."""
+def load_pretrained(cls: type[M], name: str, device: torch.device | str | None = None, family: str | None = None) -> M:
+    """Build `cls` from the checkpoint `name` (a bundled name, Hub name or folder), in eval mode on `device`.
+    `family` names the trainer in the error when there are no weights (default: the module defining `cls`)."""
     device = torch.device(device) if device is not None else default_device()
-    model = cls.from_pretrained(str(checkpoint_folder(name)), map_location=str(device))
+    family = family or cls.__module__.rsplit(".", 1)[-1]  # models/<family>.py is trained by train/<family>.py
+    model = cls.from_pretrained(str(checkpoint_folder(name, family)), map_location=str(device))
     return model.to(device).eval().requires_grad_(False)

@@ -157,7 +157,7 @@ def test_batchnorm_recalibration_matches_batch_statistics():
     torch.manual_seed(0)
     G = Generator(**TINY).train()
     G(torch.randn(64, 8))  # running stats now lag behind the weights
-    fixed = trainer.recalibrate_batchnorm(G, 8, batches=8, batch_size=512)
+    fixed = train_common.recalibrate_batchnorm(G, 8, batches=8, batch_size=512)
     bn = fixed.net[1]
     with torch.no_grad():
         h = fixed.net[0](torch.randn(4096, 8)[:, :, None, None])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import json
@@ -9,6 +10,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 import types
 import typing
 from pathlib import Path
@@ -186,3 +188,218 @@ def push_folder(folder: Path, repo_id: str) -> str:
     api.create_repo(repo_id, exist_ok=True)
     info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="genzoo: upload checkpoint")
     return str(info)
+
+
+# ---------------------------------------------------------------------------------------------------------- GAN loops
+# What every adversarial trainer (train/dcgan.py, train/objectives.py, ...) does the same way: data order and latents
+# as functions of (seed, step) so a resumed run is bit-identical, the EMA generator, and the training curves.
+
+def real_batch(dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1, labels: bool = False):
+    """The images (and labels, if asked) of batch number `step`: a per-epoch permutation seeded by (seed, epoch), so
+    a resumed run sees the same data; under accelerate each process takes its slice."""
+    per_epoch = len(dataset) // batch_size
+    epoch, i = divmod(step, per_epoch)
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    index = order[i * batch_size:(i + 1) * batch_size][rank::world]
+    if isinstance(dataset, torch.utils.data.TensorDataset):
+        images, targets = dataset.tensors[0][index], dataset.tensors[1][index]
+    else:
+        items = [dataset[int(j)] for j in index]
+        images, targets = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+    return (images, targets) if labels else images
+
+
+def latents(seed: int, step: int, n: int, dim: int) -> torch.Tensor:
+    """z ~ N(0, I) for `step`, independent of everything that happened before it."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed * 1_000_003 + step + 1))
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(generator: torch.nn.Module, latent_dim: int, batches: int = 16, batch_size: int = 256,
+                          seed: int = 12345, inputs=None) -> torch.nn.Module:
+    """An eval-mode copy of `generator` whose BatchNorm running statistics are exact averages for *its* weights.
+
+    The EMA weights never ran in train mode, so the running statistics copied from the raw G do not match them.
+    A generator without BatchNorm comes back unchanged (as an eval-mode copy). `inputs(n, torch_generator)` gives the
+    forward arguments of a batch when they are not just z ~ N(0, I) (labels, codes, images).
+    """
+    out = copy.deepcopy(generator).train()
+    norms = [m for m in out.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if norms:
+        device = next(out.parameters()).device
+        g = torch.Generator().manual_seed(seed)
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        for _ in range(batches):
+            args = inputs(batch_size, g) if inputs else (torch.randn(batch_size, latent_dim, generator=g),)
+            out(*(a.to(device) for a in args))
+        for m in norms:
+            m.momentum = 0.1  # back to the constructor's default so the saved module is an ordinary one
+    return out.eval().requires_grad_(False)
+
+
+def plot_history(history: list[dict], path: Path, panels: list[list[tuple[str, str]]]) -> None:
+    """Training curves: one axis per panel, one (raw, smoothed) line pair per (history key, label) present."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [[(k, label) for k, label in panel if history and k in history[0]] for panel in panels]
+    panels = [p for p in panels if p]
+    if not panels:
+        return
+    kimg = [h["kimg"] for h in history]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for ax, keys in zip(axes[0], panels):
+        for key, label in keys:
+            values = torch.tensor([h[key] for h in history], dtype=torch.float64)
+            smooth = values.unfold(0, min(20, len(values)), 1).mean(1)  # moving average: the trend under the noise
+            line, = ax.plot(kimg, values, alpha=0.25)
+            ax.plot(kimg[len(kimg) - len(smooth):], smooth, color=line.get_color(), label=label)
+        ax.set_xlabel("kimg")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+class AdversarialRun:
+    """The part of an adversarial trainer's main() that does not depend on its networks or losses.
+
+        run = AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, images_per_step=64, replay=sample16)
+        for step in run.steps():                    # resumes, seeds each step, shows progress
+            ...losses with run.nets["G"], run.nets["D"], run.rng...
+            run.log(step, d_loss=..., g_loss=...)   # the curves (every 10th step)
+        export, folder, complete = run.finish()     # EMA generator with BatchNorm recalibrated, saved with records
+
+    It keeps an EMA copy of nets["G"] (what ships), writes the resume file atomically every `cfg.save_every` steps
+    (networks, EMA, optimisers, step, history, wall time and the trainer's `state` dict, e.g. BEGAN's k_t), saves a
+    replay frame `cfg.replay_frames` times over training, and runs unchanged under `accelerate launch`.
+    cfg needs: seed, kimg, max_steps, save_every, replay_frames, ema_decay, bn_batches, latent_dim, out_dir,
+    export_dir, resume, device, push_to_hub.
+    """
+
+    def __init__(self, cfg, nets: dict, optimizers: dict, images_per_step: int, replay, state: dict | None = None,
+                 panels: list | None = None, inputs=None):
+        from accelerate import Accelerator
+
+        require_hub_token(cfg.push_to_hub)  # before any work, not after an hour of it
+        self.cfg, self.replay, self.panels, self.inputs = cfg, replay, panels or [], inputs
+        self.accelerator = Accelerator(cpu=cfg.device == "cpu")
+        if cfg.device == "cuda" and self.accelerator.device.type != "cuda":
+            raise SystemExit("--device=cuda but no CUDA device is available")
+        self.device, self.out_dir = self.accelerator.device, Path(cfg.out_dir)
+        self.resume_path = self.out_dir / "resume.pt"
+        self.ema = copy.deepcopy(nets["G"]).requires_grad_(False)
+        self.step, self.history, self.wall, self.state = 0, [], 0.0, state if state is not None else {}
+        if cfg.resume and self.resume_path.exists():
+            saved = load_resume(self.resume_path)
+            for key, module in {**nets, **{f"opt_{k}": o for k, o in optimizers.items()}, "ema": self.ema}.items():
+                module.load_state_dict(saved[key])
+            self.step, self.history, self.wall = saved["step"], saved["history"], saved["wall_seconds"]
+            self.state.update(saved["state"])
+            self.accelerator.print(f"resumed from {self.resume_path} at step {self.step}")
+        prepared = self.accelerator.prepare(*nets.values(), *optimizers.values())
+        self.nets = dict(zip(nets, prepared[:len(nets)]))
+        self.optimizers = dict(zip(optimizers, prepared[len(nets):]))
+        self.ema.to(self.device)
+        self.images_per_step = images_per_step
+        self.total_steps = cfg.kimg * 1000 // images_per_step
+        self.last_step = min(self.total_steps, cfg.max_steps) if cfg.max_steps is not None else self.total_steps
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        self.rng = torch.Generator()
+
+    def kimg(self, step: int) -> float:
+        return step * self.images_per_step / 1000
+
+    def steps(self):
+        """The remaining step numbers. Every random draw of a step (global RNG: dropout; `self.rng`: penalty points)
+        is a function of (seed, step), so a resumed run is bit-identical to an uninterrupted one."""
+        from tqdm import tqdm
+
+        cfg, start = self.cfg, time.time()
+        replay_every = max(1, self.total_steps // max(cfg.replay_frames, 1))
+        progress = tqdm(range(self.step, self.last_step), initial=self.step, total=self.last_step,
+                        disable=not self.accelerator.is_main_process)
+        for step in progress:
+            torch.manual_seed(cfg.seed * 7_919 + step)
+            self.rng.manual_seed(cfg.seed * 15_485_863 + step)
+            yield step
+            update_ema(self.ema, self.accelerator.unwrap_model(self.nets["G"]), cfg.ema_decay if step > 0 else 0.0)
+            if self.history and self.history[-1]["step"] == step:
+                progress.set_postfix({k: f"{v:.3f}" for k, v in self.history[-1].items() if k.endswith("loss")})
+            done = step + 1
+            if self.accelerator.is_main_process and (done % replay_every == 0 or done == self.last_step):
+                self.save_replay_frame(done)
+            if done % cfg.save_every == 0 or done == self.last_step:
+                self.step, elapsed = done, time.time() - start
+                self.save_state(self.wall + elapsed)
+        self.wall += time.time() - start
+        self.step = self.last_step
+
+    def log(self, step: int, **numbers) -> None:
+        if step % 10 == 0:
+            self.history.append({"step": step, "kimg": self.kimg(step + 1),
+                                 **{k: float(v) for k, v in numbers.items()}})
+
+    def exported(self) -> torch.nn.Module:
+        """The EMA generator in eval mode, its BatchNorm statistics re-estimated for its own weights."""
+        return recalibrate_batchnorm(self.ema, self.cfg.latent_dim, self.cfg.bn_batches, inputs=self.inputs)
+
+    def save_replay_frame(self, step: int) -> None:
+        from demos.common import image_grid  # the same grids the app shows
+
+        with torch.inference_mode():
+            images = self.replay(self.exported()).cpu()
+        (self.out_dir / "replay").mkdir(parents=True, exist_ok=True)
+        image_grid(images, nrow=4).save(self.out_dir / "replay" / f"step{step:06d}.png")
+        plot_history(self.history, self.out_dir / "losses.png", self.panels)
+
+    def save_state(self, wall_seconds: float) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        unwrap = self.accelerator.unwrap_model
+        save_resume(self.resume_path, {
+            "step": self.step, "history": self.history, "wall_seconds": wall_seconds, "state": self.state,
+            "ema": self.ema.state_dict(), **{k: unwrap(m).state_dict() for k, m in self.nets.items()},
+            **{f"opt_{k}": o.state_dict() for k, o in self.optimizers.items()}})
+
+    def finish(self, labels: tuple[str, str] = ("D(x)", "D(G(z))"), **record) -> tuple[torch.nn.Module, Path, bool]:
+        """Export: (the EMA generator, its checkpoint folder, whether the run reached kimg). On the main process the
+        folder gets the weights, training.json (curves, at most 400 points; `record` adds keys) and replay.png."""
+        export = self.exported()
+        folder = Path(self.cfg.export_dir) if self.cfg.export_dir else self.out_dir / "checkpoint"
+        if self.accelerator.is_main_process:
+            from PIL import Image
+
+            export.save_pretrained(folder)
+            (self.out_dir / "history.json").write_text(json.dumps(self.history))
+            frames = sorted((self.out_dir / "replay").glob("step*.png"))
+            training = {"labels": labels, "history": self.history[::max(1, len(self.history) // 400)],
+                        "replay_kimg": [self.kimg(int(f.stem[4:])) for f in frames], **record}
+            (folder / "training.json").write_text(json.dumps(training))
+            if frames:
+                images = [Image.open(f) for f in frames]
+                strip = Image.new(images[0].mode, (images[0].width, images[0].height * len(images)))
+                for i, im in enumerate(images):
+                    strip.paste(im, (0, i * im.height))
+                strip.save(folder / "replay.png", optimize=True)
+        return export, folder, self.step == self.total_steps
+
+    def command(self, module: str, config_cls, **fixed) -> str:
+        """The command line that reproduces this run: the module plus every option that differs from its default."""
+        defaults = config_cls(**fixed)
+        options = [f"--{k}={v}" for k, v in fixed.items()]
+        options += [f"--{k}={v}" for k, v in dataclasses.asdict(self.cfg).items()
+                    if k not in fixed and k != "resume" and v != getattr(defaults, k)]
+        return " ".join([f"python -m {module}", *options])

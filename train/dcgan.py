@@ -63,49 +63,7 @@ def load_data(cfg: Config) -> torch.utils.data.Dataset:
     return data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
 
 
-def real_batch(dataset, cfg: Config, step: int, rank: int = 0, world: int = 1) -> torch.Tensor:
-    """The batch for `step`: a per-epoch permutation seeded by (seed, epoch), so a resumed run sees the same data."""
-    per_epoch = len(dataset) // cfg.batch_size
-    epoch, i = divmod(step, per_epoch)
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
-    index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size][rank::world]
-    if isinstance(dataset, torch.utils.data.TensorDataset):
-        return dataset.tensors[0][index]
-    return torch.stack([dataset[int(j)][0] for j in index])
-
-
-def latents(cfg: Config, step: int, n: int) -> torch.Tensor:
-    return torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + step + 1))
-
-
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
-        e.copy_(b)
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(generator: Generator, latent_dim: int, batches: int = 16, batch_size: int = 256,
-                          seed: int = 12345) -> Generator:
-    """A copy of `generator` whose BatchNorm running statistics are exact averages for *its* weights.
-
-    The EMA weights never ran in train mode, so the running statistics copied from the raw G do not match them.
-    """
-    out = copy.deepcopy(generator).train()
-    device = next(out.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    for m in out.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the batches below
-    for _ in range(batches):
-        out(torch.randn(batch_size, latent_dim, generator=g).to(device))
-    for m in out.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.momentum = 0.1  # back to the constructor's default so the saved module is an ordinary one
-    return out.eval().requires_grad_(False)
+PANELS = [[("d_loss", "D loss"), ("g_loss", "G loss")], [("d_real", "D(x)"), ("d_fake", "D(G(z))")]]
 
 
 def save_samples(generator: Generator, cfg: Config, step: int, history: list[dict], out_dir: Path) -> None:
@@ -118,30 +76,7 @@ def save_samples(generator: Generator, cfg: Config, step: int, history: list[dic
         images = generator(z.to(device)).cpu()
     (out_dir / "samples").mkdir(parents=True, exist_ok=True)
     image_grid(images, nrow=8).save(out_dir / "samples" / f"step{step:06d}.png")
-    plot_history(history, out_dir / "losses.png")
-
-
-def plot_history(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not history:
-        return
-    kimg = [h["kimg"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, keys in zip(axes, ((("d_loss", "D loss"), ("g_loss", "G loss")), (("d_real", "D(x)"), ("d_fake", "D(G(z))")))):
-        for key, label in keys:
-            values = torch.tensor([h[key] for h in history])
-            smooth = values.unfold(0, min(20, len(values)), 1).mean(1)  # moving average: the trend under the noise
-            line, = ax.plot(kimg, values, alpha=0.25)
-            ax.plot(kimg[len(kimg) - len(smooth):], smooth, color=line.get_color(), label=label)
-        ax.set_xlabel("kimg")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    common.plot_history(history, out_dir / "losses.png", PANELS)
 
 
 def main(cfg: Config) -> Generator:
@@ -189,8 +124,8 @@ def main(cfg: Config) -> Generator:
     start = time.time()
     progress = tqdm(range(step, last_step), initial=step, total=last_step, disable=not accelerator.is_main_process)
     for step in progress:
-        real = real_batch(dataset, cfg, step, rank, world).to(accelerator.device)
-        z = latents(cfg, step, cfg.batch_size)[rank::world].to(accelerator.device)
+        real = common.real_batch(dataset, cfg.batch_size, cfg.seed, step, rank, world).to(accelerator.device)
+        z = common.latents(cfg.seed, step, cfg.batch_size, cfg.latent_dim)[rank::world].to(accelerator.device)
 
         # D step: maximise log D(x) + log(1 - D(G(z))); real and fake in separate batches, as in the paper's code,
         # so BatchNorm never mixes their statistics.
@@ -206,7 +141,7 @@ def main(cfg: Config) -> Generator:
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(g_loss)
         opt_g.step()
-        update_ema(G_ema, accelerator.unwrap_model(G), cfg.ema_decay if step > 0 else 0.0)
+        common.update_ema(G_ema, accelerator.unwrap_model(G), cfg.ema_decay if step > 0 else 0.0)
 
         if step % 10 == 0:
             history.append({"step": step, "kimg": (step + 1) * cfg.batch_size / 1000, "d_loss": d_loss.item(),
@@ -215,14 +150,14 @@ def main(cfg: Config) -> Generator:
             progress.set_postfix(d=f"{d_loss.item():.3f}", g=f"{g_loss.item():.3f}")
         done = step + 1
         if accelerator.is_main_process and (done % cfg.sample_every == 0 or done == last_step):
-            save_samples(recalibrate_batchnorm(G_ema, cfg.latent_dim), cfg, done, history, out_dir)
+            save_samples(common.recalibrate_batchnorm(G_ema, cfg.latent_dim), cfg, done, history, out_dir)
         if done % cfg.save_every == 0 or done == last_step:
             step = done
             save_state()
     step = last_step
     wall_seconds = wall + time.time() - start
 
-    export = recalibrate_batchnorm(G_ema, cfg.latent_dim)
+    export = common.recalibrate_batchnorm(G_ema, cfg.latent_dim)
     if accelerator.is_main_process:
         export_dir = Path(cfg.export_dir) if cfg.export_dir else out_dir / "checkpoint"
         export.save_pretrained(export_dir)

@@ -2,6 +2,7 @@
 
     python -m train.evaluate dcgan-mnist            # a bundled/Hub checkpoint name, or a checkpoint folder
     python -m train.evaluate runs/x/checkpoint --dataset=mnist --family=dcgan --out=metrics.json
+    python -m train.evaluate gan-minimax-mnist --family=objectives --generator=MLPGenerator   # class = models.<family>.<generator>
 
 Protocol (printed with every number): 10,000 samples from latents drawn with seed 2024 vs the 10,000 test images;
 the real-vs-real floor is 10,000 training images (drawn with seed 2025) vs the same test images. Features are the
@@ -176,6 +177,53 @@ def evaluate_generator(generator: nn.Module, dataset: str, n: int = NUM_SAMPLES)
             "floor": floor(dataset, n)}
 
 
+@torch.no_grad()
+def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int = NUM_SAMPLES) -> dict:
+    """The protocol plus each conditional model's own test, on the same 10k protocol latents.
+
+    - cGAN / AC-GAN: labels i % 10 for sample i (class-balanced); "requested_class_accuracy" = the fraction the
+      classifier assigns to the requested class.
+    - InfoGAN: categorical code i % 10, continuous codes U(-1, 1); "category_purity" = for each code value, the share
+      of its samples in its most frequent class, averaged (1 = every code value is one digit), plus that mapping.
+    - BiGAN: "reconstruction_class_agreement" = the fraction of the first n test digits x whose G(E(x)) the
+      classifier puts in x's class; the kit's distribution numbers are on G(z).
+    """
+    from train import data
+
+    generator = generator.eval()
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(SAMPLE_SEED))
+    codes = torch.arange(n) % 10
+    uniform = torch.Generator().manual_seed(SAMPLE_SEED + 1)
+    continuous = torch.rand(n, getattr(generator, "num_continuous", 0), generator=uniform) * 2 - 1
+    batches = range(0, n, 500)
+    if model in ("cgan", "acgan"):
+        fake = torch.cat([generator(z[i:i + 500].to(device), codes[i:i + 500].to(device)).cpu() for i in batches])
+    elif model == "infogan":
+        fake = torch.cat([generator(z[i:i + 500].to(device), codes[i:i + 500].to(device),
+                                    continuous[i:i + 500].to(device)).cpu() for i in batches])
+    else:
+        fake = torch.cat([generator(z[i:i + 500].to(device)).cpu() for i in batches])
+    test, _ = real_sets(dataset, n)
+    values = compare(test, fake, dataset)
+    _, probs = classify(fake, dataset)
+    predicted = probs.argmax(1)
+    if model in ("cgan", "acgan"):
+        values["requested_class_accuracy"] = (predicted == codes).float().mean().item()
+    elif model == "infogan":
+        counts = torch.zeros(10, probs.shape[1]).index_put_((codes, predicted), torch.ones(n), accumulate=True)
+        values["category_purity"] = (counts.max(1).values / counts.sum(1)).mean().item()
+        values["category_to_class"] = counts.argmax(1).tolist()
+    else:
+        loader = data.mnist if dataset == "mnist" else data.fashion_mnist
+        images, labels = loader("test", generator.generator.image_size)
+        reconstructed = torch.cat([generator.reconstruct(images[i:i + 500].to(device)).cpu() for i in batches])
+        agree = classify(reconstructed, dataset)[1].argmax(1) == labels[:n]
+        values["reconstruction_class_agreement"] = agree.float().mean().item()
+    return {"protocol": f"{protocol(dataset, n)}; {model}: see train.evaluate.evaluate_conditional",
+            "dataset": dataset, "num_samples": n, "values": values, "floor": floor(dataset, n)}
+
+
 def save_metrics(metrics: dict, folder: Path) -> None:
     """metrics.json beside the weights, and the card's Quality section rewritten from it."""
     from train.common import metrics_markdown
@@ -209,8 +257,8 @@ def main(argv: list[str]) -> dict:
     stem = Path(name).name if Path(name).is_dir() else name
     dataset = options.get("dataset") or ("fashion-mnist" if stem.endswith("fashion-mnist") else "mnist")
     family = options.get("family") or stem.split("-")[0]
-    # The naming convention <family>-<dataset> finds the class: models/<family>.py's Generator.
-    generator_cls = importlib.import_module(f"models.{family}").Generator
+    # The naming convention <family>-<dataset> finds the class: models/<family>.py's Generator (or --generator=...).
+    generator_cls = getattr(importlib.import_module(f"models.{family}"), options.get("generator", "Generator"))
     folder = checkpoint_folder(name)
     generator = load_pretrained(generator_cls, str(folder))
     metrics = evaluate_generator(generator, dataset, int(options.get("n", NUM_SAMPLES)))

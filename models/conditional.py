@@ -1,0 +1,223 @@
+"""Conditional GANs: telling G what to draw (cGAN, AC-GAN), letting it discover what to draw (InfoGAN), and
+learning the way back from images to latents (BiGAN / ALI).
+
+Papers:
+- cGAN: Mirza & Osindero, "Conditional Generative Adversarial Nets", 2014 (arXiv:1411.1784). The label is given to
+  both networks: concatenated to z for G and, as constant one-hot feature maps, to the image for D.
+- AC-GAN: Odena, Olah & Shlens, "Conditional Image Synthesis with Auxiliary Classifier GANs", 2017
+  (arXiv:1610.09585). D is not told the label; it predicts it with a second head (L_C) beside real/fake (L_S).
+- InfoGAN: Chen et al., "InfoGAN: Interpretable Representation Learning by Information Maximizing GANs", 2016
+  (arXiv:1606.03657). G gets z plus codes c (one categorical with 10 values, two continuous in U(-1, 1)); a head Q on
+  D's body recovers c, and lambda * (the variational lower bound of I(c; G(z, c))) joins the GAN loss.
+- BiGAN / ALI: Donahue, Krähenbühl & Darrell, "Adversarial Feature Learning", 2017 (arXiv:1605.09782); Dumoulin et
+  al., "Adversarially Learned Inference", 2017 (arXiv:1606.00704). An encoder E: x -> z is trained with G against a
+  D that sees (x, z) pairs: (x, E(x)) from data, (G(z), z) from the prior.
+
+Scaled down: every generator is DCGAN's 32-px network (models.dcgan.Generator, here as a sub-module) with width 64,
+on padded MNIST; the papers' MNIST models are MLP/conv hybrids of similar size. Shipped modules hold only what
+inference needs (BiGAN: G and E together, so one checkpoint carries both).
+"""
+
+from __future__ import annotations
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from models.dcgan import Generator, dcgan_init, doublings
+
+HUB_KWARGS = dict(library_name="genzoo", tags=["gan", "conditional-image-generation"],
+                  repo_url="https://github.com/genzoo/genzoo", license="mit")
+
+
+class ConvBody(nn.Module):
+    """DCGAN's discriminator without its last layer: image (B, C, H, W) -> features (B, width, start, start).
+
+    BatchNorm except after the input layer (the DCGAN rule), or no normalisation at all (`norm=False`)."""
+
+    def __init__(self, hidden_channels: int, image_channels: int, image_size: int, norm: bool = True):
+        super().__init__()
+        start, steps = doublings(image_size)
+        channels = hidden_channels
+        layers = [nn.Conv2d(image_channels, channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(steps - 1):
+            layers += [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=not norm),
+                       nn.BatchNorm2d(channels * 2) if norm else nn.Identity(), nn.LeakyReLU(0.2, True)]
+            channels *= 2
+        self.net = nn.Sequential(*layers)
+        self.out_channels, self.out_size = channels, start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+# ------------------------------------------------------------------------------------------------- cGAN, AC-GAN
+class ConditionalGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """G(z, y): DCGAN's generator fed [z, one_hot(y)] (cGAN and AC-GAN alike). z (B, latent_dim), y (B,) -> image."""
+
+    def __init__(
+        self,
+        latent_dim: int = 100,      # z size, N(0, I)
+        num_classes: int = 10,      # labels 0..num_classes-1
+        hidden_channels: int = 64,  # DCGAN width at the last hidden resolution
+        image_channels: int = 1,
+        image_size: int = 32,
+    ):
+        super().__init__()
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.backbone = Generator(latent_dim + num_classes, hidden_channels, image_channels, image_size)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(labels, self.num_classes).to(z)
+        return self.backbone(torch.cat([z, onehot], 1))
+
+
+class ConditionalDiscriminator(nn.Module):
+    """cGAN's D(x, y): the label as num_classes constant one-hot maps beside the image channels -> one logit (B,)."""
+
+    def __init__(self, hidden_channels: int = 64, num_classes: int = 10, image_channels: int = 1, image_size: int = 32):
+        super().__init__()
+        self.num_classes = num_classes
+        self.body = ConvBody(hidden_channels, image_channels + num_classes, image_size)
+        self.head = nn.Conv2d(self.body.out_channels, 1, self.body.out_size)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        maps = nn.functional.one_hot(labels, self.num_classes).to(x)[:, :, None, None].expand(-1, -1, *x.shape[2:])
+        return self.head(self.body(torch.cat([x, maps], 1))).flatten()
+
+
+class AuxiliaryClassifierDiscriminator(nn.Module):
+    """AC-GAN's D(x): one body, two heads -> (real/fake logit (B,), class logits (B, num_classes))."""
+
+    def __init__(self, hidden_channels: int = 64, num_classes: int = 10, image_channels: int = 1, image_size: int = 32):
+        super().__init__()
+        self.body = ConvBody(hidden_channels, image_channels, image_size)
+        self.source = nn.Conv2d(self.body.out_channels, 1, self.body.out_size)
+        self.classes = nn.Conv2d(self.body.out_channels, num_classes, self.body.out_size)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.source(h).flatten(), self.classes(h).flatten(1)
+
+
+# ------------------------------------------------------------------------------------------------------- InfoGAN
+class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """G(z, c): DCGAN's generator fed [z, one_hot(c_cat), c_cont]. The paper's MNIST split: 62 noise, 10 + 2 codes."""
+
+    def __init__(
+        self,
+        latent_dim: int = 62,       # incompressible noise z, N(0, I)
+        num_categories: int = 10,   # values of the categorical code
+        num_continuous: int = 2,    # continuous codes, U(-1, 1) in training
+        hidden_channels: int = 64,
+        image_channels: int = 1,
+        image_size: int = 32,
+    ):
+        super().__init__()
+        self.latent_dim, self.num_categories, self.num_continuous = latent_dim, num_categories, num_continuous
+        self.backbone = Generator(latent_dim + num_categories + num_continuous, hidden_channels, image_channels,
+                                  image_size)
+
+    def forward(self, z: torch.Tensor, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
+        onehot = nn.functional.one_hot(categories, self.num_categories).to(z)
+        return self.backbone(torch.cat([z, onehot, continuous.to(z)], 1))
+
+
+class InfoDiscriminator(nn.Module):
+    """D and Q sharing one body (the paper: Q is one extra layer on D's features, so I(c; G) costs almost nothing).
+
+    x -> (real/fake logit (B,), categorical logits (B, num_categories), continuous means (B, num_continuous))."""
+
+    def __init__(self, hidden_channels: int = 64, num_categories: int = 10, num_continuous: int = 2,
+                 image_channels: int = 1, image_size: int = 32, q_features: int = 128):
+        super().__init__()
+        self.num_categories = num_categories
+        self.body = ConvBody(hidden_channels, image_channels, image_size)
+        self.source = nn.Conv2d(self.body.out_channels, 1, self.body.out_size)
+        self.q = nn.Sequential(nn.Conv2d(self.body.out_channels, q_features, self.body.out_size, bias=False),
+                               nn.BatchNorm2d(q_features), nn.LeakyReLU(0.2, True),
+                               nn.Conv2d(q_features, num_categories + num_continuous, 1))
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        q = self.q(h).flatten(1)
+        return self.source(h).flatten(), q[:, :self.num_categories], q[:, self.num_categories:]
+
+
+# --------------------------------------------------------------------------------------------------- BiGAN / ALI
+class Encoder(nn.Module):
+    """E(x): DCGAN's discriminator body down to a latent vector (B, latent_dim); deterministic, as in BiGAN."""
+
+    def __init__(self, latent_dim: int = 100, hidden_channels: int = 64, image_channels: int = 1, image_size: int = 32):
+        super().__init__()
+        self.body = ConvBody(hidden_channels, image_channels, image_size)
+        self.head = nn.Conv2d(self.body.out_channels, latent_dim, self.body.out_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x)).flatten(1)
+
+
+class BiGAN(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """The inference pair: `generator` z -> x and `encoder` x -> z. forward(z) = G(z), so the evaluation kit's
+    unconditional protocol applies; `encode(x)` and `reconstruct(x)` = G(E(x)) are what the tab shows."""
+
+    def __init__(self, latent_dim: int = 100, hidden_channels: int = 64, image_channels: int = 1, image_size: int = 32):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.generator = Generator(latent_dim, hidden_channels, image_channels, image_size)
+        self.encoder = Encoder(latent_dim, hidden_channels, image_channels, image_size)
+        self.encoder.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.generator(self.encoder(x))
+
+
+class JointDiscriminator(nn.Module):
+    """BiGAN's D(x, z): conv features of x and MLP features of z, joined by an MLP -> one logit (B,).
+
+    No BatchNorm (ALI's discriminator uses dropout instead): a pair's score must not depend on the rest of the batch,
+    or D could tell data pairs from generated pairs by batch statistics alone."""
+
+    def __init__(self, latent_dim: int = 100, hidden_channels: int = 64, image_channels: int = 1,
+                 image_size: int = 32, joint_features: int = 512, dropout: float = 0.2):
+        super().__init__()
+        self.image = ConvBody(hidden_channels, image_channels, image_size, norm=False)
+        image_features = self.image.out_channels * self.image.out_size ** 2
+        self.latent = nn.Sequential(nn.Linear(latent_dim, joint_features), nn.LeakyReLU(0.2, True), nn.Dropout(dropout))
+        self.joint = nn.Sequential(nn.Dropout(dropout), nn.Linear(image_features + joint_features, joint_features),
+                                   nn.LeakyReLU(0.2, True), nn.Dropout(dropout), nn.Linear(joint_features, 1))
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.joint(torch.cat([self.image(x).flatten(1), self.latent(z)], 1)).flatten()
+
+
+# ------------------------------------------------------------------------------------------------------- losses
+def d_loss_acgan(real_source, real_class, fake_source, fake_class, real_labels, fake_labels) -> torch.Tensor:
+    """Odena et al. 2017, eqs. 2-3: D maximises L_S + L_C; both as cross-entropies to minimise."""
+    bce, ce = nn.functional.binary_cross_entropy_with_logits, nn.functional.cross_entropy
+    source = bce(real_source, torch.ones_like(real_source)) + bce(fake_source, torch.zeros_like(fake_source))
+    return source + ce(real_class, real_labels) + ce(fake_class, fake_labels)
+
+
+def g_loss_acgan(fake_source, fake_class, fake_labels) -> torch.Tensor:
+    """Odena et al. 2017: G maximises L_C - L_S; with the non-saturating form of L_S, as in the authors' code."""
+    bce, ce = nn.functional.binary_cross_entropy_with_logits, nn.functional.cross_entropy
+    return bce(fake_source, torch.ones_like(fake_source)) + ce(fake_class, fake_labels)
+
+
+def info_loss(category_logits, continuous_mean, categories, continuous, continuous_weight: float = 0.1) -> torch.Tensor:
+    """-L_I(G, Q) up to constants (Chen et al. 2016, eq. 5): cross-entropy of the categorical code plus the Gaussian
+    negative log-likelihood (unit variance, a "factored Gaussian" as in the paper) of the continuous codes."""
+    nll_cat = nn.functional.cross_entropy(category_logits, categories)
+    nll_cont = 0.5 * (continuous_mean - continuous).pow(2).sum(1).mean()
+    return nll_cat + continuous_weight * nll_cont
