@@ -88,7 +88,7 @@ def metrics_markdown() -> str:
 def build() -> None:
     gr.Markdown(
         "Deep Convolutional GAN ([Radford et al. 2015](https://arxiv.org/abs/1511.06434)): strided convolutions "
-        "instead of pooling, BatchNorm, ReLU/LeakyReLU, tanh output. Trained here on MNIST at 28×28 on a CPU "
+        "instead of pooling, BatchNorm, ReLU/LeakyReLU, tanh output. Trained here on MNIST (padded to 32×32) on a CPU "
         "(`python -m train.dcgan`). Every sample is fixed by its seed and its number in the grid.")
     gr.Markdown(metrics_markdown())
     with gr.Tab("Sample"):

@@ -9,6 +9,13 @@ Papers:
 - InfoGAN: Chen et al., "InfoGAN: Interpretable Representation Learning by Information Maximizing GANs", 2016
   (arXiv:1606.03657). G gets z plus codes c (one categorical with 10 values, two continuous in U(-1, 1)); a head Q on
   D's body recovers c, and lambda * (the variational lower bound of I(c; G(z, c))) joins the GAN loss.
+- Text-to-image GAN: Reed et al., "Generative Adversarial Text to Image Synthesis", 2016 (arXiv:1605.05396), GAN-CLS
+  with GAN-INT: the caption embedding phi(t) is compressed by a fully connected layer + leaky ReLU and concatenated
+  to z in G, and replicated spatially and depth-concatenated to D's 4x4 features before a 1x1 and a 4x4 convolution;
+  D also learns to reject real images with mismatched text ("matching-aware"), and G is also trained on
+  interpolations of two captions' embeddings. Scaled down: the captions' language is tiny and generated from labels
+  and measured attributes (see CAPTION_GRAMMAR), so phi(t) is a fixed bag-of-words vector over its vocabulary where
+  the paper pre-trains a char-CNN-RNN on 10 human captions per image.
 - BiGAN / ALI: Donahue, Krähenbühl & Darrell, "Adversarial Feature Learning", 2017 (arXiv:1605.09782); Dumoulin et
   al., "Adversarially Learned Inference", 2017 (arXiv:1606.00704). An encoder E: x -> z is trained with G against a
   D that sees (x, z) pairs: (x, E(x)) from data, (G(z), z) from the prior.
@@ -199,6 +206,105 @@ class JointDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.joint(torch.cat([self.image(x).flatten(1), self.latent(z)], 1)).flatten()
+
+
+# ---------------------------------------------------------------------------------------------- text to image
+ATTRIBUTES = (("thin", "thick"), ("upright", "slanted"), ("small", "large"))  # each a pair of opposites
+CLASS_NAMES = {
+    "mnist": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+    "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"],
+}
+CAPTION_GRAMMAR = (
+    'caption := ["a" | "an"] [thin | thick] [upright | slanted] [small | large] CLASS\n'
+    "Words are separated by spaces, case and punctuation are ignored, attributes may come in any order, at most one of "
+    "each pair. CLASS is a digit's name (zero ... nine, or the digit itself) for MNIST, or one of t-shirt, trouser, "
+    "pullover, dress, coat, sandal, shirt, sneaker, bag, boot for Fashion-MNIST.")
+
+
+def caption_vocabulary(dataset: str = "mnist") -> list[str]:
+    """The words phi(t) has one dimension for: the attributes, then the class names."""
+    return [word for pair in ATTRIBUTES for word in pair] + CLASS_NAMES[dataset]
+
+
+def parse_caption(text: str, vocabulary: list[str]) -> tuple[int, list[str]]:
+    """'a thick seven' -> (class index, ["thick"]); ValueError naming the allowed words otherwise."""
+    classes = vocabulary[2 * len(ATTRIBUTES):]
+    words = [w.strip(".,;:!?\"'") for w in text.lower().split()]
+    words = [str(classes[int(w)]) if w.isdigit() and int(w) < len(classes) else w for w in words if w]
+    words = [w for w in words if w not in ("a", "an")]
+    unknown = [w for w in words if w not in vocabulary]
+    if unknown:
+        raise ValueError(f"unknown word {unknown[0][:30]!r}; captions use: a, an, {', '.join(vocabulary)}")
+    named = [w for w in words if w in classes]
+    if len(named) != 1:
+        raise ValueError(f"a caption names exactly one class ({', '.join(classes)}); got {len(named)}")
+    attributes = [w for w in words if w not in classes]
+    for pair in ATTRIBUTES:
+        if all(p in attributes for p in pair):
+            raise ValueError(f"{pair[0]!r} and {pair[1]!r} contradict each other: use at most one")
+    if len(set(attributes)) != len(attributes):
+        raise ValueError("each attribute at most once")
+    return classes.index(named[0]), attributes
+
+
+def caption_embedding(label: int, attributes: list[str], vocabulary: list[str]) -> torch.Tensor:
+    """phi(t): the bag-of-words vector of a caption, (len(vocabulary),)."""
+    phi = torch.zeros(len(vocabulary))
+    phi[2 * len(ATTRIBUTES) + label] = 1
+    for word in attributes:
+        phi[vocabulary.index(word)] = 1
+    return phi
+
+
+class TextToImageGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """GAN-CLS's G(z, phi(t)): DCGAN's generator fed [z, LeakyReLU(FC(phi(t)))]. `embed(captions)` gives phi."""
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        vocabulary: list[str] | None = None,  # phi(t)'s words; None = the MNIST caption vocabulary
+        text_features: int = 64,              # the compressed caption embedding ("128" in the paper)
+        hidden_channels: int = 64,
+        image_channels: int = 1,
+        image_size: int = 32,
+    ):
+        super().__init__()
+        self.vocabulary = list(vocabulary or caption_vocabulary("mnist"))
+        self.latent_dim = latent_dim
+        self.compress = nn.Sequential(nn.Linear(len(self.vocabulary), text_features), nn.LeakyReLU(0.2, True))
+        self.backbone = Generator(latent_dim + text_features, hidden_channels, image_channels, image_size)
+
+    def embed(self, captions: list[str]) -> torch.Tensor:
+        """Caption strings -> phi (B, len(vocabulary)); ValueError for a caption outside the grammar."""
+        return torch.stack([caption_embedding(*parse_caption(c, self.vocabulary), self.vocabulary) for c in captions])
+
+    def forward(self, z: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        return self.backbone(torch.cat([z, self.compress(phi.to(z))], 1))
+
+
+class MatchingAwareDiscriminator(nn.Module):
+    """GAN-CLS's D(x, phi(t)) -> logit (B,): "does this image look real *and* match this caption?"."""
+
+    def __init__(self, vocabulary_size: int, text_features: int = 64, hidden_channels: int = 64,
+                 image_channels: int = 1, image_size: int = 32):
+        super().__init__()
+        self.body = ConvBody(hidden_channels, image_channels, image_size)
+        self.compress = nn.Sequential(nn.Linear(vocabulary_size, text_features), nn.LeakyReLU(0.2, True))
+        channels, size = self.body.out_channels, self.body.out_size
+        self.joint = nn.Sequential(nn.Conv2d(channels + text_features, channels, 1, bias=False),  # 1x1 after concat
+                                   nn.BatchNorm2d(channels), nn.LeakyReLU(0.2, True), nn.Conv2d(channels, 1, size))
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)                                                   # (B, C, 4, 4)
+        t = self.compress(phi)[:, :, None, None].expand(-1, -1, *h.shape[2:])  # replicated spatially
+        return self.joint(torch.cat([h, t], 1)).flatten()
+
+
+def d_loss_gan_cls(real_right, real_wrong, fake_right) -> torch.Tensor:
+    """Reed et al. 2016, Algorithm 1: log D(x, h) + (log(1 - D(x, h_wrong)) + log(1 - D(G(z, h), h))) / 2."""
+    softplus = nn.functional.softplus
+    return softplus(-real_right).mean() + 0.5 * (softplus(real_wrong).mean() + softplus(fake_right).mean())
 
 
 # ------------------------------------------------------------------------------------------------------- losses

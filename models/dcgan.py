@@ -13,8 +13,8 @@ What the paper prescribes and this file keeps:
 Scaled down: the paper's 64x64 LSUN/faces network starts from 4x4x1024. Here the start resolution is chosen so the
 image size is reached by doublings (28 = 7*2*2, 32 = 4*2*2*2, 64 = 4*2^4), and `hidden_channels` is the width at
 the last hidden resolution, doubling at each halving (the paper's model is `hidden_channels=128, image_size=64`).
-The bundled MNIST model uses 28 px and width 128 in both networks (G 1.8 M, D 0.54 M parameters); training settings are in
-train/dcgan.py.
+The bundled MNIST model uses 32 px (MNIST padded by 2) and width 64 in both networks (G 4x4x256 -> 8x8x128
+-> 16x16x64 -> 32x32x1, 1.1 M parameters); training settings are in train/dcgan.py.
 """
 
 from __future__ import annotations

@@ -17,14 +17,14 @@ def client(app_url):
 def test_every_tab_is_built_from_demos_tabs():
     import app
 
-    assert [t.TITLE for t in demos.TABS][0] == "DCGAN"
+    assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs"]
     assert app.demo.title.startswith("genzoo")
 
 
 def test_generate_endpoint_returns_the_grid(client):
     path = client.predict(7, 16, True, api_name="/dcgan_generate")
     with Image.open(path) as im:
-        assert im.size == ((8 * 30 + 2) * 4, (2 * 30 + 2) * 4)
+        assert im.size == ((8 * 34 + 2) * 4, (2 * 34 + 2) * 4)
         assert len(set(im.convert("L").getdata())) > 10  # not a blank image
 
 
@@ -40,7 +40,7 @@ def test_arithmetic_endpoints(client):
     grid = client.predict(3, api_name="/dcgan_grid")
     result = client.predict(3, "0 1", "2", "3", api_name="/dcgan_arithmetic")
     with Image.open(grid) as g, Image.open(result) as r:
-        assert g.size == ((8 * 30 + 2) * 4,) * 2 and r.width == (12 * 30 + 2) * 4
+        assert g.size == ((8 * 34 + 2) * 4,) * 2 and r.width == (12 * 34 + 2) * 4
 
 
 def test_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client):
@@ -52,3 +52,27 @@ def test_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client):
     with pytest.raises(Exception, match="not a sample number"):
         client.predict(0, "1", "2", "999", api_name="/dcgan_arithmetic")
     assert client.predict(0, 1, False, api_name="/dcgan_generate")  # still serving
+
+
+def test_objectives_endpoint_shows_every_bundled_objective(client):
+    from models.hub import CHECKPOINTS
+    from train.objectives import OBJECTIVES
+
+    bundled = [n for n in OBJECTIVES if (CHECKPOINTS / f"{n}-mnist" / "model.safetensors").exists()]
+    if not bundled:
+        with pytest.raises(Exception, match="No objective checkpoints are bundled yet"):
+            client.predict(0, 4, api_name="/objectives_compare")
+        return
+    gallery = client.predict(0, 4, api_name="/objectives_compare")
+    assert [item["caption"].split(" · ")[0] for item in gallery] == [OBJECTIVES[n].title for n in bundled]
+
+
+def test_conditional_endpoint_samples_or_names_the_train_command(client):
+    from models.hub import CHECKPOINTS
+
+    if not (CHECKPOINTS / "acgan-mnist" / "model.safetensors").exists():
+        with pytest.raises(Exception, match="python -m train.conditional --model=acgan"):
+            client.predict("acgan", "3", 0, 8, api_name="/conditional_class_samples")
+        return
+    with Image.open(client.predict("acgan", "3", 0, 8, api_name="/conditional_class_samples")) as im:
+        assert im.size == ((8 * 34 + 2) * 2, 36 * 2)

@@ -142,3 +142,149 @@ def test_conditional_metric_fails_a_label_blind_model():
 
     values = evaluate.evaluate_conditional(Blind(), "acgan", "mnist", n=300)["values"]
     assert values["requested_class_accuracy"] < 0.2
+
+
+# ---------------------------------------------------------------------------------------------- the tab, tiny models
+@pytest.fixture(scope="module")
+def tiny_checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
+    for model in trainer.MODELS:
+        trainer.main(trainer.Config(model=model, max_steps=2, out_dir=str(root / "runs" / model),
+                                    export_dir=str(root / f"{model}-mnist"), **TINY_TRAIN))
+    return root
+
+
+@pytest.fixture
+def tab(tiny_checkpoints, monkeypatch):
+    import models.hub
+    from demos import conditional as tab
+
+    monkeypatch.setattr(models.hub, "CHECKPOINTS", tiny_checkpoints)
+    tab.generator.cache_clear()
+    yield tab
+    tab.generator.cache_clear()
+
+
+def test_tab_class_samples_and_infogan_grid(tab):
+    from demos import common
+
+    grid = tab.class_samples("acgan", "3", 0, 16)
+    cell = 32 + 2
+    assert grid.size == ((8 * cell + 2) * 2, (2 * cell + 2) * 2)
+    assert tab.class_samples("acgan", 3, 0, 16).tobytes() == grid.tobytes()
+    assert tab.class_samples("acgan", 4, 0, 16).tobytes() != grid.tobytes()  # the digit reaches G
+    t2i = tab.text_to_image("A thick 7", 0, 8)
+    assert t2i.size == ((8 * cell + 2) * 2, cell * 2 + 4) and t2i.tobytes() != tab.text_to_image("a one", 0, 8).tobytes()
+    samples, sweep = tab.info_codes(0, 2, 0.5, -1, 2)
+    assert sweep.size == ((tab.CODE_STEPS * cell + 2) * common.DISPLAY_SCALE // 2, (10 * cell + 2) * 2)
+
+
+def test_tab_bigan_accepts_drawings_and_uploads(tab):
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (280, 280))
+    ImageDraw.Draw(canvas).line([(140, 40), (140, 240)], fill=255, width=20)  # a drawn "1", white on black
+    pair, text = tab.bigan_reconstruct({"composite": canvas})
+    assert pair.size == ((2 * 34 + 2) * 8, 34 * 8 + 2 * 8) and text.startswith("E(x) = [")
+    paper = Image.new("RGB", (50, 80), "white")
+    ImageDraw.Draw(paper).ellipse([10, 10, 40, 70], outline="black", width=5)  # a "0" in dark ink on white
+    x = tab.digit_from_upload(paper)
+    assert x.shape == (1, 1, 32, 32) and x[0, 0, 0, 0] == -1 and x.max() > 0.5  # background black, ink light
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda t: t.class_samples("infogan", 1, 0, 4), "Model must be cgan or acgan"),
+    (lambda t: t.class_samples("cgan", 10, 0, 4), "Digit must be a whole number between 0 and 9"),
+    (lambda t: t.class_samples("cgan", "seven", 0, 4), "Digit must be"),
+    (lambda t: t.class_samples("cgan", 1, 0, 65), "Number of samples must be a whole number between 1 and 64"),
+    (lambda t: t.info_codes(0, 1, 99, 0, 1), "Continuous code 1 must be between -3.0 and 3.0"),
+    (lambda t: t.info_codes(0, 1, "nan?", 0, 1), "Continuous code 1 must be a number"),
+    (lambda t: t.info_codes(0, 1, 0, 0, 3), "Code to sweep must be a whole number between 1 and 2"),
+    (lambda t: t.bigan_reconstruct(None), "Draw a digit or upload an image"),
+    (lambda t: t.text_to_image("", 0, 4), "Type a caption"),
+    (lambda t: t.text_to_image("a purple seven", 0, 4), "Caption not understood: unknown word 'purple'"),
+    (lambda t: t.text_to_image("seven " * 50, 0, 4), "Caption too long"),
+    (lambda t: t.text_to_image(None, 0, 4), "Type a caption"),
+    (lambda t: t.bigan_reconstruct({"composite": None}), "Draw a digit or upload an image"),
+    (lambda t: t.bigan_reconstruct("/etc/passwd"), "Expected an image; got str"),
+    (lambda t: t.bigan_reconstruct(__import__("PIL.Image").Image.new("L", (64, 64))), "The image is empty"),
+    (lambda t: t.bigan_reconstruct(__import__("PIL.Image").Image.new("L", (5000, 4000))), "Image too large"),
+])
+def test_tab_rejects_bad_input_clearly(tab, call, message):
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match=message):
+        call(tab)
+
+
+def test_tab_names_the_train_command_when_a_checkpoint_is_missing(tab, tmp_path, monkeypatch):
+    import models.hub
+
+    monkeypatch.setattr(models.hub, "CHECKPOINTS", tmp_path)
+    tab.generator.cache_clear()
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="python -m train.conditional --model=cgan"):
+        tab.class_samples("cgan", 1, 0, 4)
+    assert "not bundled yet" in tab.metrics_line("infogan")
+
+
+def test_transparent_canvas_with_dark_strokes_becomes_an_mnist_digit():
+    from PIL import Image, ImageDraw
+
+    from demos.conditional import digit_from_upload
+
+    canvas = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(100, 30), (100, 170)], fill=(0, 0, 0, 255), width=15)
+    x = digit_from_upload(canvas)[0, 0]
+    assert x[0, 0] == -1 and x[16, 16] > 0.5 and x[16, 4] == -1  # a light vertical stroke in the middle
+
+
+# ------------------------------------------------------------------------------------------------- text to image
+def test_caption_grammar():
+    vocabulary = C.caption_vocabulary("mnist")
+    assert C.parse_caption("A thick seven.", vocabulary) == (7, ["thick"])
+    assert C.parse_caption("slanted small 2", vocabulary) == (2, ["slanted", "small"])
+    phi = C.caption_embedding(7, ["thick"], vocabulary)
+    assert phi.sum() == 2 and phi[vocabulary.index("seven")] == 1 and phi[vocabulary.index("thick")] == 1
+    for bad, message in [("a purple seven", "unknown word 'purple'"), ("a thick", "exactly one class"),
+                         ("a one two", "exactly one class"), ("a thin thick one", "contradict"),
+                         ("", "exactly one class")]:
+        with pytest.raises(ValueError, match=message):
+            C.parse_caption(bad, vocabulary)
+    assert C.parse_caption("a small trouser", C.caption_vocabulary("fashion-mnist")) == (1, ["small"])
+
+
+def test_measured_attributes_follow_the_ink():
+    from train import data
+
+    images, labels = data.mnist("test", 32)
+    attrs = trainer.attributes(images[:3000], labels[:3000])
+    ink = (images[:3000] + 1).sum((1, 2, 3))
+    assert ink[attrs[:, 0] == 1].mean() > 1.4 * ink[attrs[:, 0] == -1].mean()  # "thick" has more ink than "thin"
+    assert set(attrs.unique().tolist()) == {-1, 0, 1}
+
+
+def test_gan_cls_discriminator_loss_by_hand():
+    big = torch.full((3,), 30.0)
+    assert C.d_loss_gan_cls(big, -big, -big).item() < 1e-6  # right pair real, wrong caption and fake rejected
+    assert math.isclose(C.d_loss_gan_cls(torch.zeros(1), torch.zeros(1), torch.zeros(1)).item(), 2 * math.log(2),
+                        rel_tol=1e-6)
+
+
+def test_text_to_image_generator_reads_captions():
+    torch.manual_seed(0)
+    G = C.TextToImageGenerator(8, hidden_channels=4).eval()
+    z = torch.randn(2, 8).repeat(2, 1)
+    phi = G.embed(["a seven", "a thick seven", "a one", "a thick seven"])
+    out = G(z, phi)
+    assert out.shape == (4, 1, 32, 32) and not torch.allclose(out[0], out[2]) and torch.allclose(out[1], out[3])
+    with pytest.raises(ValueError, match="unknown word"):
+        G.embed(["a dragon"])
+
+
+def test_t2i_metrics_run_on_a_tiny_model():
+    torch.manual_seed(0)
+    values = evaluate.evaluate_conditional(C.TextToImageGenerator(8, hidden_channels=4).eval(), "t2i", "mnist",
+                                           n=300)["values"]
+    assert 0 <= values["caption_class_accuracy"] <= 1 and values["thick_to_thin_ink"] > 0

@@ -195,18 +195,19 @@ def push_folder(folder: Path, repo_id: str) -> str:
 # as functions of (seed, step) so a resumed run is bit-identical, the EMA generator, and the training curves.
 
 def real_batch(dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1, labels: bool = False):
-    """The images (and labels, if asked) of batch number `step`: a per-epoch permutation seeded by (seed, epoch), so
-    a resumed run sees the same data; under accelerate each process takes its slice."""
+    """The images of batch number `step` (with `labels`: the tuple of all the dataset's tensors, images first): a
+    per-epoch permutation seeded by (seed, epoch), so a resumed run sees the same data; under accelerate each process
+    takes its slice."""
     per_epoch = len(dataset) // batch_size
     epoch, i = divmod(step, per_epoch)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     index = order[i * batch_size:(i + 1) * batch_size][rank::world]
     if isinstance(dataset, torch.utils.data.TensorDataset):
-        images, targets = dataset.tensors[0][index], dataset.tensors[1][index]
+        tensors = tuple(t[index] for t in dataset.tensors)  # images, labels and any per-image extras
     else:
         items = [dataset[int(j)] for j in index]
-        images, targets = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
-    return (images, targets) if labels else images
+        tensors = (torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items]))
+    return tensors if labels else tensors[0]
 
 
 def latents(seed: int, step: int, n: int, dim: int) -> torch.Tensor:

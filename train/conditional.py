@@ -1,10 +1,11 @@
-"""Train the conditional GANs of the "Conditional GANs" tab: cGAN, AC-GAN, InfoGAN, BiGAN.
+"""Train the conditional GANs of the "Conditional GANs" tab: cGAN, AC-GAN, InfoGAN, BiGAN, text-to-image GAN-CLS.
 
 Reproduce a bundled checkpoint (each card gives its exact command, wall time and numbers):
     python -m train.conditional --model=cgan --export_dir=assets/checkpoints/cgan-mnist
     python -m train.conditional --model=acgan --export_dir=assets/checkpoints/acgan-mnist
     python -m train.conditional --model=infogan --export_dir=assets/checkpoints/infogan-mnist
     python -m train.conditional --model=bigan --export_dir=assets/checkpoints/bigan-mnist
+    python -m train.conditional --model=t2i --export_dir=assets/checkpoints/t2i-mnist
 Continue a killed run bit for bit: add --resume (same --out_dir). A GPU and a labelled folder of real images
 (class sub-folders) work the same way: accelerate launch -m train.conditional --model=acgan --dataset=/data/x ...
 
@@ -30,13 +31,16 @@ MODELS = {  # name -> (title, paper)
     "acgan": ("AC-GAN", "Odena et al. 2017, arXiv:1610.09585"),
     "infogan": ("InfoGAN", "Chen et al. 2016, arXiv:1606.03657"),
     "bigan": ("BiGAN / ALI", "Donahue et al. 2017, arXiv:1605.09782; Dumoulin et al. 2017, arXiv:1606.00704"),
+    "t2i": ("Text-to-image GAN-CLS", "Reed et al. 2016, arXiv:1605.05396"),
 }
+REPLAY_CAPTIONS = [f"a {name}" for name in C.CLASS_NAMES["mnist"]] + [
+    "a thin one", "a thick one", "an upright seven", "a slanted seven", "a small two", "a large two"]
 
 
 @dataclass
 class Config:
     """A conditional GAN on MNIST; every field can be overridden with --field=value."""
-    model: str = "cgan"             # cgan, acgan, infogan or bigan
+    model: str = "cgan"             # cgan, acgan, infogan, bigan or t2i
     dataset: str = "mnist"          # "mnist", "fashion-mnist" or a folder with class sub-folders
     image_size: int = 32            # padded MNIST
     image_channels: int = 1
@@ -45,12 +49,15 @@ class Config:
     continuous_codes: int = 2       # InfoGAN's continuous codes, U(-1, 1)
     info_weight: float = 1.0        # InfoGAN's lambda for the categorical code (paper: 1)
     continuous_weight: float = 0.1  # ... times this for the continuous codes (the paper uses a smaller lambda)
+    text_features: int = 64         # GAN-CLS: compressed caption embedding size (the paper: 128)
+    mention: float = 0.5            # GAN-CLS: probability that a caption names each attribute its image has
+    interpolation_weight: float = 1.0  # GAN-INT: weight of G's loss on interpolated captions (beta = 0.5)
     g_channels: int = 64
     d_channels: int = 64
     batch_size: int = 64
     lr: float = 2e-4
     beta1: float = 0.5
-    kimg: int = 300
+    kimg: int = 200                 # real images shown to D, in thousands
     ema_decay: float = 0.999
     bn_batches: int = 16            # batches of 256 that re-estimate the EMA G's BatchNorm statistics
     seed: int = 0
@@ -85,7 +92,53 @@ def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
     if cfg.model == "infogan":
         return (C.InfoGenerator(cfg.latent_dim, cfg.num_classes, cfg.continuous_codes, cfg.g_channels, **shape),
                 C.InfoDiscriminator(cfg.d_channels, cfg.num_classes, cfg.continuous_codes, **shape))
+    if cfg.model == "t2i":
+        vocabulary = C.caption_vocabulary(caption_dataset(cfg))
+        return (C.TextToImageGenerator(cfg.latent_dim, vocabulary, cfg.text_features, cfg.g_channels, **shape),
+                C.MatchingAwareDiscriminator(len(vocabulary), cfg.text_features, cfg.d_channels, **shape))
     return C.BiGAN(cfg.latent_dim, cfg.g_channels, **shape), C.JointDiscriminator(cfg.latent_dim, cfg.d_channels, **shape)
+
+
+def caption_dataset(cfg: Config) -> str:
+    """Whose class names captions use: Fashion-MNIST's for it, digits' otherwise (MNIST, folders of digits)."""
+    return "fashion-mnist" if cfg.dataset == "fashion-mnist" else "mnist"
+
+
+def attributes(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Measured attributes of each image, (N, 3) in {-1, 0, 1} for (thin/thick, upright/slanted, small/large):
+    -1 = the pair's first word, 1 = the second, 0 = neither (the middle third of the image's own class).
+
+    Thickness = total ink; slant = |shear| of the ink (second moments, as MNIST's deskewing measures it); size = area
+    of the ink's bounding box. Thirds are taken per class, so "a thick one" is thick for a one."""
+    ink = (images.float().mean(1) + 1) / 2                                 # (N, H, W) in [0, 1]
+    h, w = ink.shape[1:]
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    mass = ink.sum((1, 2)).clamp_min(1e-6)
+    my, mx = (ink * ys).sum((1, 2)) / mass, (ink * xs).sum((1, 2)) / mass
+    dy, dx = ys - my[:, None, None], xs - mx[:, None, None]
+    shear = (ink * dx * dy).sum((1, 2)) / (ink * dy * dy).sum((1, 2)).clamp_min(1e-6)
+    on = ink > 0.3
+    rows, cols = on.any(2).float(), on.any(1).float()
+    extent = lambda m: (m.shape[1] - m.flip(1).argmax(1) - m.argmax(1)).clamp_min(0)  # noqa: E731
+    area = (extent(rows) * extent(cols)).float()
+    out = torch.zeros(len(images), 3, dtype=torch.long)
+    for j, value in enumerate((mass, shear.abs(), area)):
+        for c in labels.unique():
+            members = labels == c
+            low, high = torch.quantile(value[members], torch.tensor([1 / 3, 2 / 3]))
+            out[members, j] = (value[members] > high).long() - (value[members] < low).long()
+    return out
+
+
+def caption_phi(labels: torch.Tensor, attrs: torch.Tensor, mention: torch.Tensor, vocabulary: list[str]) -> torch.Tensor:
+    """phi(t) for captions naming each label and the attributes where `mention` (N, 3) is True and the image has one."""
+    phi = torch.zeros(len(labels), len(vocabulary))
+    k = 2 * len(C.ATTRIBUTES)
+    phi[torch.arange(len(labels)), k + labels] = 1
+    for j in range(len(C.ATTRIBUTES)):
+        said = mention[:, j] & (attrs[:, j] != 0)
+        phi[said, 2 * j + (attrs[said, j] > 0).long()] = 1
+    return phi
 
 
 def conditions(cfg: Config, n: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -95,12 +148,32 @@ def conditions(cfg: Config, n: int, g: torch.Generator) -> tuple[torch.Tensor, .
     if cfg.model == "infogan":
         return (torch.randint(0, cfg.num_classes, (n,), generator=g),
                 torch.rand(n, cfg.continuous_codes, generator=g) * 2 - 1)
+    if cfg.model == "t2i":  # random captions (BatchNorm statistics); training uses the real images' captions
+        labels = torch.randint(0, cfg.num_classes, (n,), generator=g)
+        attrs = torch.randint(-1, 2, (n, 3), generator=g)
+        mention = torch.rand(n, 3, generator=g) < cfg.mention
+        return (caption_phi(labels, attrs, mention, C.caption_vocabulary(caption_dataset(cfg))),)
     return ()
+
+
+def caption_conditions(cfg: Config, labels, attrs, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """GAN-CLS's three captions per real image: the right one, a wrong one (same attributes, another class), and
+    GAN-INT's interpolation halfway between this caption and the next image's."""
+    vocabulary = C.caption_vocabulary(caption_dataset(cfg))
+    mention = torch.rand(len(labels), 3, generator=g) < cfg.mention
+    right = caption_phi(labels, attrs, mention, vocabulary)
+    other = (labels + torch.randint(1, cfg.num_classes, labels.shape, generator=g)) % cfg.num_classes
+    wrong = caption_phi(other, attrs, mention, vocabulary)
+    return right, wrong, 0.5 * (right + right.roll(1, 0))
 
 
 def train_step(cfg: Config, G, D, opt_g, opt_d, real, labels, z, extra, backward=torch.Tensor.backward):
     """One D update and one G update. `extra` = conditions(...) for the fakes. Returns (d_loss, g_loss, stats)."""
-    fake = G(z, *extra) if cfg.model != "bigan" else G.generator(z)
+    if cfg.model == "t2i":
+        right, wrong, interpolated = extra
+        fake = G(z, right)
+    else:
+        fake = G(z, *extra) if cfg.model != "bigan" else G.generator(z)
     stats = {}
     if cfg.model == "cgan":
         real_logits, fake_logits = D(real, labels), D(fake.detach(), extra[0])
@@ -114,6 +187,11 @@ def train_step(cfg: Config, G, D, opt_g, opt_d, real, labels, z, extra, backward
         # Q (sharing D's body) learns to read the codes back from the fakes: its part of maximising L_I
         info = C.info_loss(cat, cont, *extra, cfg.continuous_weight)
         d_loss = d_loss_nonsaturating(real_logits, fake_logits) + cfg.info_weight * info
+    elif cfg.model == "t2i":
+        real_logits, fake_logits = D(real, right), D(fake.detach(), right)
+        wrong_logits = D(real, wrong)
+        d_loss = C.d_loss_gan_cls(real_logits, wrong_logits, fake_logits)
+        stats["d_wrong_caption"] = torch.sigmoid(wrong_logits).mean().item()
     else:  # BiGAN: data pairs (x, E(x)) against generated pairs (G(z), z)
         real_logits, fake_logits = D(real, G.encoder(real).detach()), D(fake.detach(), z)
         d_loss = d_loss_nonsaturating(real_logits, fake_logits)
@@ -132,6 +210,9 @@ def train_step(cfg: Config, G, D, opt_g, opt_d, real, labels, z, extra, backward
         info = C.info_loss(cat, cont, *extra, cfg.continuous_weight)
         g_loss = g_loss_nonsaturating(fake_logits) + cfg.info_weight * info
         stats["info_loss"] = info.item()
+    elif cfg.model == "t2i":  # GAN-CLS, plus GAN-INT: fakes for captions between two real ones must fool D too
+        g_loss = g_loss_nonsaturating(D(fake, right))
+        g_loss = g_loss + cfg.interpolation_weight * g_loss_nonsaturating(D(G(z.roll(1, 0), interpolated), interpolated))
     else:  # G and E together fool D with the labels swapped (the non-saturating form of BiGAN's minimax game)
         # G wants D(G(z), z) called real: -log D; E wants D(x, E(x)) called fake: -log(1 - D) = softplus(logit)
         g_loss = g_loss_nonsaturating(D(fake, z)) + nn.functional.softplus(D(real, G.encoder(real))).mean()
@@ -142,15 +223,25 @@ def train_step(cfg: Config, G, D, opt_g, opt_d, real, labels, z, extra, backward
 
 
 PANELS = [[("d_loss", "D loss"), ("g_loss", "G loss")], [("d_real", "D(x)"), ("d_fake", "D(G(z))")],
-          [("info_loss", "InfoGAN's -L_I (code reconstruction)"), ("d_class_accuracy_real", "AC-GAN: D's accuracy on real")]]
+          [("info_loss", "InfoGAN's -L_I (code reconstruction)"), ("d_class_accuracy_real", "AC-GAN: D's accuracy on real"),
+           ("d_wrong_caption", "GAN-CLS: D(real image, wrong caption)")]]
 
 
 def load_data(cfg: Config):
     if cfg.fake_data:
         g = torch.Generator().manual_seed(cfg.seed)
         images = torch.rand(256, cfg.image_channels, cfg.image_size, cfg.image_size, generator=g) * 2 - 1
-        return torch.utils.data.TensorDataset(images, torch.randint(0, cfg.num_classes, (256,), generator=g))
-    return data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
+        dataset = torch.utils.data.TensorDataset(images, torch.randint(0, cfg.num_classes, (256,), generator=g))
+    else:
+        dataset = data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
+    if cfg.model == "t2i":  # captions need each image's measured attributes: computed once, kept beside the labels
+        if isinstance(dataset, torch.utils.data.TensorDataset):
+            images, labels = dataset.tensors
+        else:  # a folder: decoded once (captioned training needs every image's attributes anyway)
+            items = [dataset[i] for i in range(len(dataset))]
+            images, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+        dataset = torch.utils.data.TensorDataset(images, labels, attributes(images, labels))
+    return dataset
 
 
 def replay_inputs(cfg: Config) -> tuple[torch.Tensor, ...]:
@@ -161,6 +252,9 @@ def replay_inputs(cfg: Config) -> tuple[torch.Tensor, ...]:
         return z, labels
     if cfg.model == "infogan":
         return z, labels, torch.zeros(16, cfg.continuous_codes)
+    if cfg.model == "t2i":
+        return z, torch.stack([C.caption_embedding(*C.parse_caption(c, vocabulary), vocabulary)
+                               for c in REPLAY_CAPTIONS for vocabulary in [C.caption_vocabulary(caption_dataset(cfg))]])
     return (z,)
 
 
@@ -183,9 +277,13 @@ def main(cfg: Config) -> nn.Module:
         raise SystemExit(f"dataset has {len(dataset)} images, fewer than one batch of {cfg.batch_size}")
     G, D = run.nets["G"], run.nets["D"]
     for step in run.steps():
-        real, labels = common.real_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world, labels=True)
+        real, labels, *attrs = common.real_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world,
+                                                 labels=True)
         z = common.latents(cfg.seed, step, cfg.batch_size, cfg.latent_dim)[run.rank::run.world]
-        extra = tuple(x[run.rank::run.world].to(run.device) for x in conditions(cfg, cfg.batch_size, run.rng))
+        if cfg.model == "t2i":
+            extra = tuple(x.to(run.device) for x in caption_conditions(cfg, labels, attrs[0], run.rng))
+        else:
+            extra = tuple(x[run.rank::run.world].to(run.device) for x in conditions(cfg, cfg.batch_size, run.rng))
         d_loss, g_loss, stats = train_step(cfg, G, D, run.optimizers["G"], run.optimizers["D"], real.to(run.device),
                                            labels.to(run.device), z.to(run.device), extra, run.accelerator.backward)
         run.log(step, d_loss=d_loss.item(), g_loss=g_loss.item(), **stats)
@@ -205,7 +303,7 @@ def main(cfg: Config) -> nn.Module:
             save_metrics(metrics, folder)
         cls = type(export).__name__
         call = {"cgan": "G(z, labels)", "acgan": "G(z, labels)", "infogan": "G(z, categories, continuous_codes)",
-                "bigan": "G(z); G.encode(x); G.reconstruct(x)"}[cfg.model]
+                "bigan": "G(z); G.encode(x); G.reconstruct(x)", "t2i": 'G(z, G.embed(["a thick seven"] * len(z)))'}[cfg.model]
         common.write_card(
             folder, title=f"{title} on {cfg.dataset}", tags=["gan", cfg.model, "genzoo"],
             summary=(f"The EMA generator of a {title} ({paper}), {cfg.image_size}x{cfg.image_size} px, "

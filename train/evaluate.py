@@ -185,6 +185,8 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
       classifier assigns to the requested class.
     - InfoGAN: categorical code i % 10, continuous codes U(-1, 1); "category_purity" = for each code value, the share
       of its samples in its most frequent class, averaged (1 = every code value is one digit), plus that mapping.
+    - GAN-CLS (t2i): captions naming class i % 10 with random attributes; "caption_class_accuracy" = the fraction
+      classified as the named class, and "thick_to_thin_ink" = mean ink of "thick" captions' samples over "thin" ones'.
     - BiGAN: "reconstruction_class_agreement" = the fraction of the first n test digits x whose G(E(x)) the
       classifier puts in x's class; the kit's distribution numbers are on G(z).
     """
@@ -202,6 +204,14 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
     elif model == "infogan":
         fake = torch.cat([generator(z[i:i + 500].to(device), codes[i:i + 500].to(device),
                                     continuous[i:i + 500].to(device)).cpu() for i in batches])
+    elif model == "t2i":
+        from models.conditional import ATTRIBUTES, caption_embedding
+
+        words = [w for pair in ATTRIBUTES for w in pair]
+        pick = torch.randint(0, len(words) + 1, (n,), generator=uniform)  # one attribute or none per caption
+        attrs = [[words[j]] if j < len(words) else [] for j in pick.tolist()]
+        phi = torch.stack([caption_embedding(c, a, generator.vocabulary) for c, a in zip(codes.tolist(), attrs)])
+        fake = torch.cat([generator(z[i:i + 500].to(device), phi[i:i + 500].to(device)).cpu() for i in batches])
     else:
         fake = torch.cat([generator(z[i:i + 500].to(device)).cpu() for i in batches])
     test, _ = real_sets(dataset, n)
@@ -210,6 +220,11 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
     predicted = probs.argmax(1)
     if model in ("cgan", "acgan"):
         values["requested_class_accuracy"] = (predicted == codes).float().mean().item()
+    elif model == "t2i":
+        values["caption_class_accuracy"] = (predicted == codes).float().mean().item()
+        ink = (fake + 1).mean((1, 2, 3))
+        thick, thin = pick == words.index("thick"), pick == words.index("thin")
+        values["thick_to_thin_ink"] = (ink[thick].mean() / ink[thin].mean().clamp_min(1e-6)).item()
     elif model == "infogan":
         counts = torch.zeros(10, probs.shape[1]).index_put_((codes, predicted), torch.ones(n), accumulate=True)
         values["category_purity"] = (counts.max(1).values / counts.sum(1)).mean().item()

@@ -65,7 +65,7 @@ class Config:
     d_channels: int = 64            # discriminator / critic width at its first resolution
     batch_size: int = 64            # WGAN's and WGAN-GP's batch size, used for every objective
     lr: float | None = None         # None = the objective's paper value (OBJECTIVES)
-    kimg: int = 300                 # real images shown to D, in thousands (n_critic batches per G step)
+    kimg: int = 200                 # real images shown to D, in thousands (n_critic batches per G step)
     ema_decay: float = 0.999        # EMA of G's weights per G step; 0 ships the last iterate
     bn_batches: int = 16            # batches of 256 latents that re-estimate BatchNorm statistics for the EMA G
     clip: float = 0.01              # WGAN: weight clipping bound c

@@ -31,7 +31,7 @@ def test_generate_in_a_real_browser(app_url, tmp_path):
             expect(image).to_be_visible(timeout=60_000)
             # The image really decoded: a non-zero natural size, as served by the app.
             width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
-            assert width == (8 * 30 + 2) * 4
+            assert width == (8 * 34 + 2) * 4
             shot = Path(os.environ.get("GENZOO_SCREENSHOT") or tmp_path / "app.png")
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
