@@ -228,12 +228,8 @@ PANELS = [[("d_loss", "D loss"), ("g_loss", "G loss")], [("d_real", "D(x)"), ("d
 
 
 def load_data(cfg: Config):
-    if cfg.fake_data:
-        g = torch.Generator().manual_seed(cfg.seed)
-        images = torch.rand(256, cfg.image_channels, cfg.image_size, cfg.image_size, generator=g) * 2 - 1
-        dataset = torch.utils.data.TensorDataset(images, torch.randint(0, cfg.num_classes, (256,), generator=g))
-    else:
-        dataset = data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
+    dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
+                                cfg.seed, cfg.num_classes)
     if cfg.model == "t2i":  # captions need each image's measured attributes: computed once, kept beside the labels
         if isinstance(dataset, torch.utils.data.TensorDataset):
             images, labels = dataset.tensors
@@ -273,8 +269,6 @@ def main(cfg: Config) -> nn.Module:
     run = common.AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size,
                                 replay=lambda g: g(*(x.to(run.device) for x in fixed)), panels=PANELS, inputs=inputs)
     dataset = load_data(cfg)
-    if len(dataset) < cfg.batch_size:
-        raise SystemExit(f"dataset has {len(dataset)} images, fewer than one batch of {cfg.batch_size}")
     G, D = run.nets["G"], run.nets["D"]
     for step in run.steps():
         real, labels, *attrs = common.real_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world,

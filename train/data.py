@@ -167,3 +167,18 @@ def load_images(dataset: str, split: str = "train", image_size: int = 28, channe
     if os.path.isdir(dataset):
         return ImageFolder(dataset, image_size=image_size, channels=channels)
     raise ValueError(f"dataset must be 'mnist', 'fashion-mnist' or an existing image folder, got {dataset!r}")
+
+
+def training_set(dataset: str, image_size: int, channels: int, batch_size: int, fake: bool = False,
+                 seed: int = 0, num_classes: int = 10):
+    """What every trainer trains on: `load_images(dataset)`, or with `fake` 256 random images and labels (the smoke
+    switch every trainer has). Stops with a clear message when the set holds less than one batch."""
+    if fake:
+        g = torch.Generator().manual_seed(seed)
+        images = torch.rand(256, channels, image_size, image_size, generator=g) * 2 - 1
+        out = torch.utils.data.TensorDataset(images, torch.randint(0, num_classes, (256,), generator=g))
+    else:
+        out = load_images(dataset, "train", image_size, channels)
+    if len(out) < batch_size:
+        raise SystemExit(f"dataset has {len(out)} images, fewer than one batch of {batch_size}")
+    return out

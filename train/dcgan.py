@@ -55,14 +55,6 @@ class Config:
     push_to_hub: str | None = None  # Hub repo id to push the export to, e.g. "me/dcgan-mnist"
 
 
-def load_data(cfg: Config) -> torch.utils.data.Dataset:
-    if cfg.fake_data:
-        g = torch.Generator().manual_seed(cfg.seed)
-        images = torch.rand(256, cfg.image_channels, cfg.image_size, cfg.image_size, generator=g) * 2 - 1
-        return torch.utils.data.TensorDataset(images, torch.randint(0, 10, (256,), generator=g))
-    return data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
-
-
 PANELS = [[("d_loss", "D loss"), ("g_loss", "G loss")], [("d_real", "D(x)"), ("d_fake", "D(G(z))")]]
 
 
@@ -88,9 +80,8 @@ def main(cfg: Config) -> Generator:
         raise SystemExit("--device=cuda but no CUDA device is available")
     out_dir = Path(cfg.out_dir)
     resume_path = out_dir / "resume.pt"
-    dataset = load_data(cfg)
-    if len(dataset) < cfg.batch_size:
-        raise SystemExit(f"dataset has {len(dataset)} images, fewer than one batch of {cfg.batch_size}")
+    dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
+                                cfg.seed)
 
     torch.manual_seed(cfg.seed)
     G = Generator(cfg.latent_dim, cfg.g_channels, cfg.image_channels, cfg.image_size)

@@ -210,14 +210,6 @@ def train_step(cfg: Config, G, D, opt_g, opt_d, reals: list, zs: list, state: di
     return d_loss, g_loss, stats
 
 
-def load_data(cfg: Config):
-    if cfg.fake_data:
-        g = torch.Generator().manual_seed(cfg.seed)
-        images = torch.rand(256, cfg.image_channels, cfg.image_size, cfg.image_size, generator=g) * 2 - 1
-        return torch.utils.data.TensorDataset(images, torch.randint(0, 10, (256,), generator=g))
-    return data.load_images(cfg.dataset, "train", cfg.image_size, cfg.image_channels)
-
-
 def main(cfg: Config) -> torch.nn.Module:
     spec = OBJECTIVES[cfg.objective]
     torch.manual_seed(cfg.seed)
@@ -226,9 +218,8 @@ def main(cfg: Config) -> torch.nn.Module:
     replay_z = torch.randn(16, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
     run = common.AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size * spec.n_critic,
                                 replay=lambda g: g(replay_z.to(run.device)), state={"k": 0.0}, panels=PANELS)
-    dataset = load_data(cfg)
-    if len(dataset) < cfg.batch_size:
-        raise SystemExit(f"dataset has {len(dataset)} images, fewer than one batch of {cfg.batch_size}")
+    dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
+                                cfg.seed)
     G, D = run.nets["G"], run.nets["D"]
     for step in run.steps():
         batches = [step * spec.n_critic + i for i in range(spec.n_critic)]  # n_critic fresh real batches per G step
