@@ -75,7 +75,7 @@ def record(objective: str) -> dict:
     return out
 
 
-def label(objective: str, image: Image.Image, text: str) -> Image.Image:
+def label(image: Image.Image, text: str) -> Image.Image:
     """`image` with a caption bar above it (the gallery's captions are not part of a downloaded image)."""
     out = Image.new("RGB", (image.width, image.height + 14), (40, 40, 40))
     out.paste(image.convert("RGB"), (0, 14))
@@ -98,7 +98,7 @@ def compare(seed, count):
         images = G(z).cpu()
         ms = 1000 * (time.perf_counter() - start)
         grid = common.image_grid(images, nrow=min(count, 8), scale=2)
-        out.append((label(name, grid, OBJECTIVES[name].title), f"{OBJECTIVES[name].title} · {ms:.0f} ms"))
+        out.append((label(grid, OBJECTIVES[name].title), f"{OBJECTIVES[name].title} · {ms:.0f} ms"))
     return out
 
 
@@ -138,7 +138,7 @@ def replay(objective, position):
     if not 0 <= position <= 1:
         raise common.gr_error(f"Position must be between 0 and 1; got {position}")
     frames = replay_frames(objective)
-    big = [label(objective, f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
+    big = [label(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
     return big[round(position * (len(big) - 1))], common.save_animation(big, duration_ms=250, boomerang=False)
 
 
