@@ -336,7 +336,10 @@ class AdversarialRun:
             torch.manual_seed(cfg.seed * 7_919 + step)
             self.rng.manual_seed(cfg.seed * 15_485_863 + step)
             yield step
-            update_ema(self.ema, self.accelerator.unwrap_model(self.nets["G"]), cfg.ema_decay if step > 0 else 0.0)
+            # Warm-up (TensorFlow's ExponentialMovingAverage num_updates rule): a short run, e.g. WGAN's few G
+            # steps, would otherwise ship an average still dominated by the random initial weights.
+            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+            update_ema(self.ema, self.accelerator.unwrap_model(self.nets["G"]), decay)
             if self.history and self.history[-1]["step"] == step:
                 progress.set_postfix({k: f"{v:.3f}" for k, v in self.history[-1].items() if k.endswith("loss")})
             done = step + 1
