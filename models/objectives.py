@@ -55,9 +55,25 @@ class MLPGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
             nn.Linear(hidden_features, hidden_features), nn.ReLU(True),
             # tanh instead of the paper's sigmoid: every genzoo image lives in [-1, 1]
             nn.Linear(hidden_features, image_channels * image_size * image_size), nn.Tanh())
+        _uniform_init(self, 0.05)  # the paper's code (mnist.yaml): irange .05 for G
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(-1, self.image_channels, self.image_size, self.image_size)
+
+    @torch.no_grad()
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Start G at the data's mean image, as the paper's code does (init_sigmoid_bias_from_marginals): with the
+        tiny initial weights, G(z) ~ tanh(bias). `mean_image` is the training set's per-pixel mean, in [-1, 1]."""
+        self.net[-2].bias.copy_(torch.atanh(mean_image.flatten().clamp(-0.998, 0.998)))
+
+
+def _uniform_init(module: nn.Module, bound: float) -> None:
+    """pylearn2's `irange` initialisation: weights U(-bound, bound), biases 0. The defaults of nn.Linear made both
+    the non-saturating and the minimax MLP GAN collapse onto one or two digits within 200 kimg."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -bound, bound)
+            nn.init.zeros_(m.bias)
 
 
 class Maxout(nn.Module):
@@ -83,6 +99,7 @@ class MLPDiscriminator(nn.Module):
             Maxout(image_channels * image_size * image_size, hidden_features, pieces), nn.Dropout(hidden_dropout),
             Maxout(hidden_features, hidden_features, pieces), nn.Dropout(hidden_dropout),
             nn.Linear(hidden_features, 1))
+        _uniform_init(self, 0.005)  # the paper's code: irange .005 for D
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()

@@ -135,6 +135,15 @@ def test_networks_shapes():
         O.Critic(4, 1, 32, "instance")
 
 
+def test_mlp_gan_starts_at_the_mean_image():
+    """The paper's initialisation: small uniform weights, zero biases, G's output bias from the data's marginals."""
+    G, D = O.MLPGenerator(8, 32), O.MLPDiscriminator(hidden_features=16)
+    assert G.net[0].weight.abs().max() <= 0.05 and D.net[2].linear.weight.abs().max() <= 0.005
+    mean = torch.rand(1, 28, 28) * 2 - 1
+    G.init_output_bias(mean)
+    assert torch.allclose(G(torch.zeros(1, 8))[0], mean.clamp(-0.998, 0.998), atol=1e-5)  # z = 0: hidden units are 0
+
+
 def test_every_objective_uses_its_papers_discriminator_and_optimiser():
     cfgs = {name: trainer.Config(objective=name, **TINY_TRAIN) for name in trainer.OBJECTIVES}
     nets = {name: trainer.build(cfg) for name, cfg in cfgs.items()}

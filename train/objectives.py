@@ -220,6 +220,10 @@ def main(cfg: Config) -> torch.nn.Module:
                                 replay=lambda g: g(replay_z.to(run.device)), state={"k": 0.0}, panels=PANELS)
     dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
                                 cfg.seed)
+    if spec.critic == "mlp" and run.step == 0:
+        every = max(1, len(dataset) // 10_000)  # the mean image of (up to) 10k evenly spaced training images
+        mean = torch.stack([dataset[i][0] for i in range(0, len(dataset), every)]).mean(0)
+        run.accelerator.unwrap_model(run.nets["G"]).init_output_bias(mean.to(run.device))
     G, D = run.nets["G"], run.nets["D"]
     for step in run.steps():
         batches = [step * spec.n_critic + i for i in range(spec.n_critic)]  # n_critic fresh real batches per G step
