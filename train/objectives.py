@@ -65,7 +65,8 @@ class Config:
     d_channels: int = 32            # objectives to train on 2 CPU cores; 3.2x the images/s of width 64)
     batch_size: int = 64            # WGAN's and WGAN-GP's batch size, used for every objective
     lr: float | None = None         # None = the objective's paper value (OBJECTIVES)
-    kimg: int = 300                 # real images shown to D, in thousands (n_critic batches per G step)
+    kimg: int | None = None         # real images shown to D, in thousands (n_critic batches per G step); None = 300,
+                                    # 600 for the MLP GAN (7x cheaper per image; at 300 kimg one class had 19.5 %)
     ema_decay: float = 0.999        # EMA of G's weights per G step; 0 ships the last iterate
     bn_batches: int = 16            # batches of 256 latents that re-estimate BatchNorm statistics for the EMA G
     clip: float = 0.01              # WGAN: weight clipping bound c
@@ -93,6 +94,8 @@ class Config:
             raise SystemExit(f"--objective must be one of {', '.join(OBJECTIVES)}; got {self.objective!r}")
         if self.image_size is None:
             self.image_size = 28 if OBJECTIVES[self.objective].critic == "mlp" else 32
+        if self.kimg is None:
+            self.kimg = 600 if OBJECTIVES[self.objective].critic == "mlp" else 300
         if self.out_dir is None:
             self.out_dir = f"runs/{self.objective}-{Path(self.dataset).name}"
 
