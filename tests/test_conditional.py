@@ -288,3 +288,21 @@ def test_t2i_metrics_run_on_a_tiny_model():
     values = evaluate.evaluate_conditional(C.TextToImageGenerator(8, hidden_channels=4).eval(), "t2i", "mnist",
                                            n=300)["values"]
     assert 0 <= values["caption_class_accuracy"] <= 1 and values["thick_to_thin_ink"] > 0
+
+
+def test_metrics_line_states_the_target_and_whether_it_is_met(tab, tiny_checkpoints):
+    import json
+
+    def line(model, value, **extra):
+        values = {"FD": 1.0, "precision": 0.5, "recall": 0.5, "requested_class_accuracy": value,
+                  "category_purity": value, **extra}
+        (tiny_checkpoints / f"{model}-mnist" / "metrics.json").write_text(json.dumps({"values": values}))
+        return tab.metrics_line(model)
+
+    try:
+        assert "95.3 % samples classified as the requested class (target ≥ 95 %: met)" in line("cgan", 0.953)
+        assert "(target ≥ 95 %: **not met**)" in line("cgan", 0.915)
+        assert "0→1, 1→5" in line("infogan", 0.40, category_to_class=[1, 5, 8, 2, 9, 1, 6, 7, 9, 8])
+    finally:
+        for model in ("cgan", "infogan"):
+            (tiny_checkpoints / f"{model}-mnist" / "metrics.json").unlink(missing_ok=True)
