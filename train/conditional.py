@@ -56,9 +56,9 @@ class Config:
     d_channels: int = 64
     batch_size: int = 64
     lr: float = 2e-4
-    g_lr: float | None = None       # None = lr, but InfoGAN: 1e-3 for G (its paper's MNIST setting; 2e-4 for G left
-    beta1: float = 0.5              # the categorical code encoding style, not digits: purity 0.19)
-    kimg: int = 200                 # real images shown to D, in thousands
+    g_lr: float | None = None       # None = lr; InfoGAN: 1e-3, its paper's MNIST setting (2e-4 gave purity 0.19)
+    beta1: float = 0.5
+    kimg: int = 150                 # real images shown to D, in thousands (what the bundled checkpoints had)
     ema_decay: float = 0.999
     bn_batches: int = 16            # batches of 256 that re-estimate the EMA G's BatchNorm statistics
     seed: int = 0

@@ -61,8 +61,8 @@ class Config:
     image_size: int | None = None   # None = 28 for the MLP GAN (the paper's), 32 (padded MNIST) for the DCGAN backbone
     image_channels: int = 1
     latent_dim: int = 100           # z size, N(0, I)
-    g_channels: int = 32            # DCGAN generator width at its last hidden resolution (half dcgan-mnist's: ten
-    d_channels: int = 32            # objectives to train on 2 CPU cores; 3.2x the images/s of width 64)
+    g_channels: int = 32            # DCGAN generator width at its last hidden resolution (half dcgan-mnist's, so ten
+    d_channels: int = 32            # objectives train on 2 CPU cores: 2.3-2.8x the images/s of width 64)
     batch_size: int = 64            # WGAN's and WGAN-GP's batch size, used for every objective
     lr: float | None = None         # None = the objective's paper value (OBJECTIVES)
     kimg: int | None = None         # real images shown to D, in thousands (n_critic batches per G step); None = 300,
