@@ -274,20 +274,22 @@ def plot_history(history: list[dict], path: Path, panels: list[list[tuple[str, s
     plt.close(fig)
 
 
-class AdversarialRun:
-    """The part of an adversarial trainer's main() that does not depend on its networks or losses.
+class TrainingRun:
+    """The part of a trainer's main() that does not depend on its networks or losses.
 
-        run = AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, images_per_step=64, replay=sample16)
+        run = TrainingRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, images_per_step=64, replay=sample16)
         for step in run.steps():                    # resumes, seeds each step, shows progress
             ...losses with run.nets["G"], run.nets["D"], run.rng...
             run.log(step, d_loss=..., g_loss=...)   # the curves (every 10th step)
         export, folder, complete = run.finish()     # EMA generator with BatchNorm recalibrated, saved with records
 
-    It keeps an EMA copy of nets["G"] (what ships), writes the resume file atomically every `cfg.save_every` steps
+    nets["G"] is the network that ships: a GAN's generator, or the one model of a likelihood trainer (VAE, PixelCNN,
+    DDPM: `{"G": model}`, one optimiser), whose weight average is what their papers evaluate too (PixelCNN++'s
+    Polyak averaging, DDPM's EMA). It keeps an EMA copy of nets["G"] (what ships), writes the resume file atomically every `cfg.save_every` steps
     (networks, EMA, optimisers, step, history, wall time and the trainer's `state` dict, e.g. BEGAN's k_t), saves a
     replay frame `cfg.replay_frames` times over training, and runs unchanged under `accelerate launch`.
-    cfg needs: seed, kimg, max_steps, save_every, replay_frames, ema_decay, bn_batches, latent_dim, out_dir,
-    export_dir, resume, device, push_to_hub.
+    cfg needs: seed, kimg, max_steps, save_every, replay_frames, ema_decay, out_dir, export_dir, resume, device,
+    push_to_hub; and latent_dim, bn_batches where G has BatchNorm.
     """
 
     def __init__(self, cfg, nets: dict, optimizers: dict, images_per_step: int, replay, state: dict | None = None,
@@ -358,7 +360,8 @@ class AdversarialRun:
 
     def exported(self) -> torch.nn.Module:
         """The EMA generator in eval mode, its BatchNorm statistics re-estimated for its own weights."""
-        return recalibrate_batchnorm(self.ema, self.cfg.latent_dim, self.cfg.bn_batches, inputs=self.inputs)
+        return recalibrate_batchnorm(self.ema, getattr(self.cfg, "latent_dim", 0), getattr(self.cfg, "bn_batches", 16),
+                                     inputs=self.inputs)
 
     def save_replay_frame(self, step: int) -> None:
         from demos.common import image_grid  # the same grids the app shows

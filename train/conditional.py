@@ -269,7 +269,7 @@ def main(cfg: Config) -> nn.Module:
     def inputs(n, g):  # BatchNorm re-estimation batches: z from the prior, conditions as in training
         return (torch.randn(n, cfg.latent_dim, generator=g), *conditions(cfg, n, g))
 
-    run = common.AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size,
+    run = common.TrainingRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size,
                                 replay=lambda g: g(*(x.to(run.device) for x in fixed)), panels=PANELS, inputs=inputs)
     dataset = load_data(cfg)
     G, D = run.nets["G"], run.nets["D"]

@@ -239,6 +239,22 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
             "dataset": dataset, "num_samples": n, "values": values, "floor": floor(dataset, n)}
 
 
+@torch.no_grad()
+def evaluate_nll(nll, images: torch.Tensor, protocol_text: str, batch: int = 500, device=None) -> dict:
+    """Test negative log-likelihood of a density model: `nll(x)` gives per-image nats (B,) for a batch of the fixed
+    test `images`. Returns {"protocol", "values": {"nll_nats", "nll_nats_sem", "bits_per_dim"}, "num_samples"}.
+
+    For binarized MNIST pass data.binarized_mnist_test() and data.BINARIZATION_PROTOCOL; for 8-bit data, images in
+    [-1, 1] and a protocol naming the discretisation. bits/dim = nats / (C * H * W * ln 2)."""
+    device = device or torch.device("cpu")
+    per_image = torch.cat([nll(images[i:i + batch].to(device)).double().cpu() for i in range(0, len(images), batch)])
+    dims = images[0].numel()
+    mean = per_image.mean().item()
+    return {"protocol": f"{protocol_text}; test NLL over {len(images)} images", "num_samples": len(images),
+            "values": {"nll_nats": mean, "nll_nats_sem": (per_image.std() / math.sqrt(len(per_image))).item(),
+                       "bits_per_dim": mean / (dims * math.log(2))}}
+
+
 def save_metrics(metrics: dict, folder: Path) -> None:
     """metrics.json beside the weights, and the card's Quality section rewritten from it."""
     from train.common import metrics_markdown
