@@ -118,8 +118,8 @@ class Critic(nn.Module):
     """DCGAN's discriminator with a choice of normalisation; image -> one score (logit or critic value) (B,).
 
     norm="batch" is DCGAN's own D (used by LSGAN and the clipped WGAN, as in their papers); "layer" is WGAN-GP's
-    choice (a per-sample penalty is meaningless when BatchNorm couples the samples of a batch); "spectral" divides
-    every weight by its largest singular value (SN-GAN); "none" for DRAGAN and R1.
+    choice (a per-sample penalty is meaningless when BatchNorm couples the samples of a batch), also DRAGAN's;
+    "spectral" divides every weight by its largest singular value (SN-GAN); "none" for R1.
     """
 
     def __init__(self, hidden_channels: int = 64, image_channels: int = 1, image_size: int = 32,
@@ -149,7 +149,8 @@ class AutoencoderCritic(nn.Module):
     """EBGAN's and BEGAN's discriminator: an auto-encoder; it returns the reconstruction and the code.
 
     Encoder = DCGAN's discriminator body down to a `code_dim` vector; decoder = DCGAN's generator body back up.
-    BEGAN uses ELU and no normalisation (the paper); EBGAN uses BatchNorm and LeakyReLU (the paper's MNIST model).
+    EBGAN uses BatchNorm and LeakyReLU (the paper's MNIST model); BEGAN the paper's ELU, here with BatchNorm too
+    (train/objectives.py's build() says why).
     """
 
     def __init__(self, hidden_channels: int = 64, image_channels: int = 1, image_size: int = 32,

@@ -45,11 +45,15 @@ OBJECTIVES = {
     "wgan": Objective("WGAN (weight clipping)", "Arjovsky et al. 2017, arXiv:1701.07875", "batch", 5e-5,
                       n_critic=5, rmsprop=True),
     "wgan-gp": Objective("WGAN-GP", "Gulrajani et al. 2017, arXiv:1704.00028", "layer", 1e-4, (0.0, 0.9), n_critic=5),
-    "dragan": Objective("DRAGAN", "Kodali et al. 2017, arXiv:1705.07215", "none", 1e-4, (0.5, 0.9)),
+    # DRAGAN: layer norm, as WGAN-GP, whose settings the paper reuses. Without normalisation DCGAN's N(0, 0.02) init
+    # gives D ~0 input gradients, the penalty (10 at step 0) dominated, and G collapsed (recall 0 at 300 kimg).
+    "dragan": Objective("DRAGAN", "Kodali et al. 2017, arXiv:1705.07215", "layer", 1e-4, (0.5, 0.9)),
     "sngan": Objective("SN-GAN (hinge)", "Miyato et al. 2018, arXiv:1802.05957", "spectral", 2e-4),
     "r1": Objective("GAN + R1", "Mescheder et al. 2018, arXiv:1801.04406", "none", 1e-4, (0.0, 0.9)),
     "ebgan": Objective("EBGAN", "Zhao et al. 2017, arXiv:1609.03126", "autoencoder", 2e-4),
-    "began": Objective("BEGAN", "Berthelot et al. 2017, arXiv:1703.10717", "autoencoder", 1e-4),
+    # BEGAN: 2e-4 (the paper's 1e-4, with gamma 0.5 and its ELU auto-encoder without normalisation, collapsed
+    # DCGAN's BatchNorm generator onto one image within 300 steps here; see build() and Config.began_gamma)
+    "began": Objective("BEGAN", "Berthelot et al. 2017, arXiv:1703.10717", "autoencoder", 2e-4),
 }
 
 
@@ -74,7 +78,8 @@ class Config:
     r1_gamma: float = 10.0          # gamma of R1
     ebgan_margin: float = 1.0       # EBGAN's margin m, in units of the per-pixel mean squared error
     ebgan_pt_weight: float = 0.1    # EBGAN's pulling-away term weight (paper: 0.1)
-    began_gamma: float = 0.5        # BEGAN's diversity ratio gamma = E L(G(z)) / E L(x)
+    began_gamma: float = 1.0        # BEGAN's diversity ratio gamma = E L(G(z)) / E L(x), in [0, 1]; higher = more
+                                    # diverse. 0.5 (the paper's faces) collapsed here (one class 100 % at 38 kimg)
     began_lambda_k: float = 1e-3    # BEGAN's proportional gain for k_t
     code_dim: int = 64              # auto-encoder discriminators' code size (EBGAN, BEGAN)
     seed: int = 0
@@ -108,7 +113,11 @@ def build(cfg: Config) -> tuple[torch.nn.Module, torch.nn.Module]:
         return O.MLPGenerator(cfg.latent_dim, 1200, channels, size), O.MLPDiscriminator(channels, size)
     G = O.Generator(cfg.latent_dim, cfg.g_channels, channels, size)
     if spec.critic == "autoencoder":
-        norm, activation = ("batch", "leaky") if cfg.objective == "ebgan" else ("none", "elu")
+        # EBGAN: the paper's MNIST auto-encoder (BatchNorm, leaky ReLU). BEGAN: the paper's ELUs, plus BatchNorm: its
+        # plain ELU auto-encoder reconstructs any image, so DCGAN's generator collapsed onto the one image it
+        # reconstructed best before k_t could react (measured: 100 % one class after 300 steps, with lambda_k 1e-3
+        # or 1e-2 and gamma 0.5 or 1). With BatchNorm a collapsed batch reconstructs badly, as in EBGAN.
+        norm, activation = ("batch", "leaky") if cfg.objective == "ebgan" else ("batch", "elu")
         return G, O.AutoencoderCritic(cfg.d_channels, channels, size, cfg.code_dim, norm, activation)
     return G, O.Critic(cfg.d_channels, channels, size, spec.critic)
 
@@ -219,7 +228,7 @@ def main(cfg: Config) -> torch.nn.Module:
     G, D = build(cfg)
     opt_g, opt_d = optimizers(cfg, G, D)
     replay_z = torch.randn(16, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-    run = common.AdversarialRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size * spec.n_critic,
+    run = common.TrainingRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size * spec.n_critic,
                                 replay=lambda g: g(replay_z.to(run.device)), state={"k": 0.0}, panels=PANELS)
     dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
                                 cfg.seed)
