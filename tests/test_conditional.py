@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models import conditional as C
-from models.hub import load_pretrained
+from models.hub import CHECKPOINTS, load_pretrained
 from train import conditional as trainer
 from train import evaluate
 
@@ -306,3 +306,22 @@ def test_metrics_line_states_the_target_and_whether_it_is_met(tab, tiny_checkpoi
     finally:
         for model in ("cgan", "infogan"):
             (tiny_checkpoints / f"{model}-mnist" / "metrics.json").unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------- bundled checkpoints
+OWN_TEST = {"cgan": "requested_class_accuracy", "acgan": "requested_class_accuracy", "infogan": "category_purity",
+            "t2i": "caption_class_accuracy", "bigan": "reconstruction_class_agreement"}
+
+
+@pytest.mark.parametrize("model", [m for m in trainer.MODELS if (CHECKPOINTS / f"{m}-mnist" / "metrics.json").exists()])
+def test_bundled_checkpoint_loads_offline_and_matches_its_card(model):
+    """1000 protocol samples: the model's own test and the classifier's confidence agree with the card's 10k figures
+    (about 3.5 standard errors), so weights that drifted from their card fail."""
+    from demos.conditional import CLASSES_OF
+
+    G = load_pretrained(CLASSES_OF[model], f"{model}-mnist", device="cpu")
+    card = json.loads((CHECKPOINTS / f"{model}-mnist" / "metrics.json").read_text())["values"]
+    _, probs, own = evaluate.conditional_test(G, model, "mnist", 1000)
+    assert abs(own[OWN_TEST[model]] - card[OWN_TEST[model]]) < 0.05
+    assert abs((probs.max(1).values >= 0.9).float().mean().item() - card["confident_fraction"]) < 0.05
+    assert card["class_min_fraction"] >= 0.04  # no collapsed conditional checkpoint ships

@@ -190,6 +190,18 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
     - BiGAN: "reconstruction_class_agreement" = the fraction of the first n test digits x whose G(E(x)) the
       classifier puts in x's class; the kit's distribution numbers are on G(z).
     """
+    fake, _, values = conditional_test(generator, model, dataset, n)
+    test, _ = real_sets(dataset, n)
+    values = {**compare(test, fake, dataset), **values}
+    return {"protocol": f"{protocol(dataset, n)}; {model}: see train.evaluate.evaluate_conditional",
+            "dataset": dataset, "num_samples": n, "values": values, "floor": floor(dataset, n)}
+
+
+@torch.no_grad()
+def conditional_test(generator: nn.Module, model: str, dataset: str, n: int = NUM_SAMPLES):
+    """The protocol's n conditional samples and the model's own test (see evaluate_conditional), without the
+    distribution numbers: (samples, the classifier's probabilities, {own test: value}). Cheap enough at n = 1000 for
+    the bundled checkpoints' tests."""
     from train import data
 
     generator = generator.eval()
@@ -214,9 +226,8 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
         fake = torch.cat([generator(z[i:i + 500].to(device), phi[i:i + 500].to(device)).cpu() for i in batches])
     else:
         fake = torch.cat([generator(z[i:i + 500].to(device)).cpu() for i in batches])
-    test, _ = real_sets(dataset, n)
-    values = compare(test, fake, dataset)
     _, probs = classify(fake, dataset)
+    values = {}
     predicted = probs.argmax(1)
     if model in ("cgan", "acgan"):
         values["requested_class_accuracy"] = (predicted == codes).float().mean().item()
@@ -235,8 +246,7 @@ def evaluate_conditional(generator: nn.Module, model: str, dataset: str, n: int 
         reconstructed = torch.cat([generator.reconstruct(images[i:i + 500].to(device)).cpu() for i in batches])
         agree = classify(reconstructed, dataset)[1].argmax(1) == labels[:n]
         values["reconstruction_class_agreement"] = agree.float().mean().item()
-    return {"protocol": f"{protocol(dataset, n)}; {model}: see train.evaluate.evaluate_conditional",
-            "dataset": dataset, "num_samples": n, "values": values, "floor": floor(dataset, n)}
+    return fake, probs, values
 
 
 @torch.no_grad()
