@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -90,6 +94,14 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, 
     return grid
 
 
+def caption(image: Image.Image, text: str) -> Image.Image:
+    """`image` with a caption bar above it (a gallery's captions are not part of a downloaded image)."""
+    out = Image.new("RGB", (image.width, image.height + 14), (40, 40, 40))
+    out.paste(image.convert("RGB"), (0, 14))
+    ImageDraw.Draw(out).text((3, 1), text, fill=(255, 200, 0))
+    return out
+
+
 def save_animation(frames: list[Image.Image], duration_ms: int = 80, boomerang: bool = True) -> str:
     """Frames -> an animated GIF in a temporary file (gradio serves and later deletes its cache copy)."""
     if boomerang:
@@ -123,3 +135,28 @@ def parse_indices(text, name: str, count: int) -> list[int]:
             raise gr_error(f"{name}: {part[:20]!r} is not a sample number of the grid; use numbers 0 to {count - 1}")
         indices.append(int(part))
     return indices
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """How the Compare tab and the leaderboard draw from one checkpoint. Each tab's `samplers()` returns
+    {checkpoint name: Sampler} for the checkpoints that resolve, so those two never need to know a family's API."""
+    sample: Callable[[int, int], torch.Tensor]  # (seed, n <= MAX_SAMPLES) -> (n, C, H, W) in [-1, 1], on the CPU
+    title: str                                  # what the model is, for captions ("WGAN-GP", "VAE, 32-d latent")
+    family: str                                 # the tab it belongs to, e.g. "GAN objectives"
+    dataset: str = "mnist"                      # what it was trained on: one Compare row shows one dataset
+    unconditional: bool = True                  # False: sample i is asked for class i % 10 (or its caption/code)
+
+
+def replay_frames(folder: Path) -> list[tuple[Image.Image, float]]:
+    """The sample grids a trainer saved over training (replay.png, one grid per row) with the kimg of each
+    (training.json's replay_kimg); [] where the checkpoint has none."""
+    folder = Path(folder)
+    if not (folder / "replay.png").exists() or not (folder / "training.json").exists():
+        return []
+    kimg = json.loads((folder / "training.json").read_text()).get("replay_kimg") or []
+    if not kimg:
+        return []
+    strip = Image.open(folder / "replay.png")
+    h = strip.height // len(kimg)
+    return [(strip.crop((0, i * h, strip.width, (i + 1) * h)), k) for i, k in enumerate(kimg)]

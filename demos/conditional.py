@@ -18,6 +18,7 @@ from PIL import Image
 from demos import common
 from models.conditional import CAPTION_GRAMMAR, BiGAN, ConditionalGenerator, InfoGenerator, TextToImageGenerator
 from models.hub import checkpoint_folder, default_device, load_pretrained
+from train.conditional import MODELS
 
 TITLE = "Conditional GANs"
 DATASET = "mnist"
@@ -169,6 +170,31 @@ def text_to_image(caption, seed, count):
     z = common.latents(seed, count, G.latent_dim).to(default_device())
     images = G(z, phi.to(z.device).expand(count, -1)).cpu()
     return common.image_grid(images, nrow=min(count, 8), scale=common.DISPLAY_SCALE // 2)
+
+
+def samplers() -> dict[str, common.Sampler]:
+    """For the Compare tab and the leaderboard: sample i asks for digit i % 10 (InfoGAN: category i % 10 with both
+    continuous codes at 0; text to image: the caption "a <digit>"); BiGAN's G(z) is unconditional."""
+    def sampler(model):
+        @torch.inference_mode()
+        def sample(seed, n):
+            G, device = generator(model), default_device()
+            z, digits = common.latents(seed, n, G.latent_dim).to(device), (torch.arange(n) % 10).to(device)
+            if model == "infogan":
+                return G(z, digits, torch.zeros(n, G.num_continuous, device=device)).cpu()
+            if model == "t2i":
+                return G(z, G.embed([f"a {d}" for d in digits.tolist()]).to(device)).cpu()
+            return (G(z) if model == "bigan" else G(z, digits)).cpu()
+        return common.Sampler(sample, MODELS[model][0], TITLE, DATASET, unconditional=model == "bigan")
+
+    found = {}
+    for model in CLASSES_OF:
+        try:
+            checkpoint_folder(checkpoint(model), "conditional")
+            found[checkpoint(model)] = sampler(model)
+        except FileNotFoundError:
+            pass
+    return found
 
 
 def build() -> None:

@@ -14,7 +14,7 @@ import torch
 
 from demos import common
 from models.dcgan import Generator
-from models.hub import CHECKPOINTS, default_device, load_pretrained
+from models.hub import CHECKPOINTS, checkpoint_folder, default_device, load_pretrained
 
 TITLE = "DCGAN"
 CHECKPOINT = "dcgan-mnist"
@@ -83,6 +83,16 @@ def metrics_markdown() -> str:
             f"KID×1000 {v['KIDx1000']:.2f} · precision {v['precision']:.2f} · recall {v['recall']:.2f} · "
             f"confident ≥0.9: {100 * v['confident_fraction']:.1f}% · classes {100 * v['class_min_fraction']:.1f}–"
             f"{100 * v['class_max_fraction']:.1f}%  \n<sub>{m['protocol']}</sub>")
+
+
+def samplers() -> dict[str, common.Sampler]:
+    """For the Compare tab and the leaderboard."""
+    try:
+        checkpoint_folder(CHECKPOINT)
+    except FileNotFoundError:
+        return {}
+    return {CHECKPOINT: common.Sampler(lambda seed, n: decode(common.latents(seed, n, generator().latent_dim)),
+                                       "DCGAN", TITLE)}
 
 
 def build() -> None:

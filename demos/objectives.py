@@ -14,7 +14,7 @@ import time
 
 import gradio as gr
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from demos import common
 from models.hub import checkpoint_folder, default_device, load_pretrained
@@ -65,21 +65,12 @@ def generator(objective: str) -> torch.nn.Module:
 
 @functools.cache
 def record(objective: str) -> dict:
-    """training.json (curves, replay frame positions) and metrics.json of a checkpoint; {} where absent."""
+    """training.json (curves, replay frame positions) and metrics.json of a checkpoint; None where absent."""
     folder = checkpoint_folder(checkpoint(objective), "objectives")
     out = {}
     for key in ("training", "metrics"):
         path = folder / f"{key}.json"
         out[key] = json.loads(path.read_text()) if path.exists() else None
-    out["replay"] = folder / "replay.png" if (folder / "replay.png").exists() else None
-    return out
-
-
-def label(image: Image.Image, text: str) -> Image.Image:
-    """`image` with a caption bar above it (the gallery's captions are not part of a downloaded image)."""
-    out = Image.new("RGB", (image.width, image.height + 14), (40, 40, 40))
-    out.paste(image.convert("RGB"), (0, 14))
-    ImageDraw.Draw(out).text((3, 1), text, fill=(255, 200, 0))
     return out
 
 
@@ -98,7 +89,7 @@ def compare(seed, count):
         images = G(z).cpu()
         ms = 1000 * (time.perf_counter() - start)
         grid = common.image_grid(images, nrow=min(count, 8), scale=2)
-        out.append((label(grid, OBJECTIVES[name].title), f"{OBJECTIVES[name].title} · {ms:.0f} ms"))
+        out.append((common.caption(grid, OBJECTIVES[name].title), f"{OBJECTIVES[name].title} · {ms:.0f} ms"))
     return out
 
 
@@ -120,12 +111,10 @@ def curves(objective):
 
 def replay_frames(objective: str) -> list[tuple[Image.Image, float]]:
     """The sample grids saved over training, with the kimg at which each was taken."""
-    rec = record(objective)
-    if rec["replay"] is None or not rec["training"]:
+    frames = common.replay_frames(checkpoint_folder(checkpoint(objective), "objectives"))
+    if not frames:
         raise common.gr_error(f"{objective}: this checkpoint has no replay")
-    strip, kimg = Image.open(rec["replay"]), rec["training"]["replay_kimg"]
-    h = strip.height // len(kimg)
-    return [(strip.crop((0, i * h, strip.width, (i + 1) * h)), k) for i, k in enumerate(kimg)]
+    return frames
 
 
 def replay(objective, position):
@@ -138,7 +127,7 @@ def replay(objective, position):
     if not 0 <= position <= 1:
         raise common.gr_error(f"Position must be between 0 and 1; got {position}")
     frames = replay_frames(objective)
-    big = [label(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
+    big = [common.caption(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
     return big[round(position * (len(big) - 1))], common.save_animation(big, duration_ms=250, boomerang=False)
 
 
@@ -167,6 +156,18 @@ def protocol() -> str:
             return (f"{metrics['protocol']}. Real-vs-real floor: FD {f['FD']:.2f}, KID×1000 {f['KIDx1000']:.1f}, "
                     f"precision {f['precision']:.2f}, recall {f['recall']:.2f}.")
     return "No metrics yet."
+
+
+def samplers() -> dict[str, common.Sampler]:
+    """For the Compare tab and the leaderboard: every bundled objective, sample i from latent i of the seed."""
+    def sampler(name):
+        @torch.inference_mode()
+        def sample(seed, n):
+            G = generator(name)
+            return G(common.latents(seed, n, G.latent_dim).to(default_device())).cpu()
+        return common.Sampler(sample, OBJECTIVES[name].title, TITLE, DATASET)
+
+    return {checkpoint(name): sampler(name) for name in available()}
 
 
 def build() -> None:

@@ -17,7 +17,7 @@ def client(app_url):
 def test_every_tab_is_built_from_demos_tabs():
     import app
 
-    assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs"]
+    assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs", "Compare"]
     assert app.demo.title.startswith("genzoo")
 
 
@@ -76,3 +76,11 @@ def test_conditional_endpoint_samples_or_names_the_train_command(client):
         return
     with Image.open(client.predict("acgan", "3", 0, 8, api_name="/conditional_class_samples")) as im:
         assert im.size == ((8 * 34 + 2) * 2, 36 * 2)
+
+
+def test_compare_endpoint_shows_every_unconditional_model(client):
+    from demos import compare
+
+    expected = [s.title for s in compare.all_samplers().values() if s.unconditional and s.dataset == "mnist"]
+    gallery = client.predict(0, 2, "mnist", api_name="/compare_same_seed")
+    assert [item["caption"].split(" · ")[0] for item in gallery] == expected and len(expected) >= 2

@@ -1,0 +1,176 @@
+"""Compare tab: one seed through every unconditional model of a dataset, the leaderboard, and training replays.
+
+Each family's tab says how to sample its checkpoints (`samplers()` in demos/<family>.py), so this tab works for
+whatever is bundled. The leaderboard is a JSON file built by `python -m train.leaderboard` (sampling times are
+measured then, on the machine that built it); the tab only reads it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+
+import gradio as gr
+import torch
+from PIL import Image
+
+from demos import common
+
+TITLE = "Compare"
+MAX_PER_MODEL = 16   # samples per model in the side-by-side row
+COLUMNS = [("checkpoint", "checkpoint"), ("model", "model"), ("family", "family"), ("FD", "FD ↓"),
+           ("KIDx1000", "KID×1000 ↓"), ("precision", "precision ↑"), ("recall", "recall ↑"),
+           ("classes", "classes % (min–max)"), ("confident_fraction", "confident ≥ 0.9 %"), ("nll", "test NLL"),
+           ("sampling_ms_per_image", "ms / image"), ("parameters", "parameters"), ("train_minutes", "train min")]
+
+
+def tabs():
+    import demos  # the app's tab list; imported here because demos/__init__.py imports this module
+
+    return [t for t in demos.TABS if hasattr(t, "samplers")]
+
+
+@functools.cache
+def all_samplers() -> dict[str, common.Sampler]:
+    return {name: s for tab in tabs() for name, s in tab.samplers().items()}
+
+
+def datasets() -> list[str]:
+    return sorted({s.dataset for s in all_samplers().values() if s.unconditional})
+
+
+def same_seed(seed, count, dataset="mnist"):
+    """The same seed through every unconditional model trained on `dataset`: [(labelled grid, caption)]."""
+    seed = common.check_seed(seed)
+    count = common.check_int(count, "Samples per model", 1, MAX_PER_MODEL)
+    chosen = {n: s for n, s in all_samplers().items() if s.unconditional and s.dataset == dataset}
+    if not chosen:
+        raise common.gr_error(f"Dataset must be one of {', '.join(datasets()) or '(no models bundled)'}; "
+                              f"got {dataset!r}")
+    out = []
+    for name, sampler in chosen.items():
+        start = time.perf_counter()
+        images = sampler.sample(seed, count)
+        ms = 1000 * (time.perf_counter() - start)
+        grid = common.image_grid(images, nrow=min(count, 8), scale=2)
+        out.append((common.caption(grid, sampler.title), f"{sampler.title} · {sampler.family} · {ms:.0f} ms"))
+    return out
+
+
+@functools.cache
+def leaderboard() -> dict:
+    """assets/leaderboard.json, or an empty board naming the command that builds it."""
+    from train.leaderboard import OUT
+
+    if not OUT.exists():
+        return {"rows": [], "floors": {}, "protocols": {}, "missing": "python -m train.leaderboard"}
+    return json.loads(OUT.read_text())
+
+
+def _cell(row: dict, key: str):
+    if key == "classes":
+        if "class_min_fraction" not in row:
+            return None
+        return f"{100 * row['class_min_fraction']:.1f}–{100 * row['class_max_fraction']:.1f}"
+    if key == "nll":
+        if "nll_nats" not in row:
+            return None
+        return f"{row['nll_nats']:.2f} nats ({row['bits_per_dim']:.3f} bits/dim)"
+    value = row.get(key)
+    if key == "confident_fraction" and value is not None:
+        return round(100 * value, 1)
+    if isinstance(value, float):
+        return round(value, 3 if abs(value) < 1 else 2)
+    return value
+
+
+def leaderboard_rows() -> list[list]:
+    """One row per checkpoint, then each dataset's real-vs-real floor."""
+    board = leaderboard()
+    rows = [[_cell(r, key) for key, _ in COLUMNS] for r in board["rows"]]
+    for dataset, floor in board["floors"].items():
+        rows.append([f"real-vs-real floor ({dataset})", "training images vs test images", ""]
+                    + [_cell({**floor, "class_min_fraction": floor.get("class_min_fraction", 0),
+                              "class_max_fraction": floor.get("class_max_fraction", 0)}, key)
+                       for key, _ in COLUMNS[3:9]] + [None] * 4)
+    return rows
+
+
+def protocol_markdown() -> str:
+    board = leaderboard()
+    if board.get("missing"):
+        return f"*No leaderboard built yet: `{board['missing']}`.*"
+    lines = [f"**{d}**: {p}" for d, p in board["protocols"].items()]
+    return ("Distribution numbers follow the shared kit's protocol, per dataset: " + " · ".join(lines)
+            + f".  \nSampling time: {board['timing']}. NLL: each likelihood model's test protocol (its card). "
+            "Click a column header to sort.")
+
+
+def cost_plot():
+    """Quality (FD) against sampling cost, one point per checkpoint with an FD. log10 of the time: GANs take a
+    millisecond per image where autoregressive and diffusion samplers take hundreds."""
+    import math
+
+    import pandas as pd
+
+    rows = [r for r in leaderboard()["rows"] if "FD" in r]
+    return pd.DataFrame({"log10 ms per image": [math.log10(r["sampling_ms_per_image"]) for r in rows],
+                         "FD": [r["FD"] for r in rows],
+                         "family": [r["family"] for r in rows], "checkpoint": [r["checkpoint"] for r in rows]})
+
+
+def with_replay() -> list[str]:
+    from models.hub import checkpoint_folder
+
+    return [n for n in all_samplers() if common.replay_frames(checkpoint_folder(n))]
+
+
+def replay(name, position):
+    """A checkpoint's sample grid at `position` (0 = start, 1 = end) of its training, and all frames animated."""
+    from models.hub import checkpoint_folder
+
+    names = with_replay()
+    if name not in names:
+        raise common.gr_error(f"Checkpoint must be one of {', '.join(names) or '(none with a replay)'}; got {name!r}")
+    try:
+        position = float(position)
+    except (TypeError, ValueError):
+        raise common.gr_error(f"Position must be a number between 0 and 1; got {position!r}") from None
+    if not 0 <= position <= 1:
+        raise common.gr_error(f"Position must be between 0 and 1; got {position}")
+    frames = common.replay_frames(checkpoint_folder(name))
+    big = [common.caption(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
+    return big[round(position * (len(big) - 1))], common.save_animation(big, duration_ms=250, boomerang=False)
+
+
+def build() -> None:
+    gr.Markdown("Every family side by side: the same seed through each unconditional model, the shared kit's "
+                "numbers for every bundled checkpoint, and how each one learned.")
+    with gr.Tab("Same seed, every model"):
+        with gr.Row():
+            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
+            count = gr.Slider(1, MAX_PER_MODEL, value=8, step=1, label="Samples per model")
+            dataset = gr.Dropdown(datasets() or ["mnist"], value="mnist", label="Dataset")
+        run = gr.Button("Sample every model", variant="primary")
+        gallery = gr.Gallery(label="Same seed, every model (time each took)", columns=3, height="auto",
+                             elem_id="compare-gallery")
+    with gr.Tab("Leaderboard"):
+        gr.Markdown(protocol_markdown())
+        gr.Dataframe(leaderboard_rows(), headers=[label for _, label in COLUMNS], interactive=False, wrap=True)
+        if leaderboard()["rows"]:
+            gr.ScatterPlot(cost_plot(), x="log10 ms per image", y="FD", color="family", tooltip=["checkpoint", "FD"],
+                           title="Quality (FD, lower is better) vs sampling cost (log10 ms per image)", height=360)
+    with gr.Tab("Training replays"):
+        names = with_replay()
+        with gr.Row():
+            name = gr.Dropdown(names, value=names[0] if names else None, label="Checkpoint")
+            position = gr.Slider(0, 1, value=1, step=0.01, label="Position in training (0 = start, 1 = end)")
+        show = gr.Button("Show", variant="primary")
+        with gr.Row():
+            frame = gr.Image(label="Samples at this point of training", type="pil", format="png")
+            animation = gr.Image(label="The whole replay", type="filepath")
+
+    run.click(same_seed, [seed, count, dataset], gallery, api_name="compare_same_seed")
+    show.click(replay, [name, position], [frame, animation], api_name="compare_replay")
+    position.release(replay, [name, position], [frame, animation], api_name=False)
