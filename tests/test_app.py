@@ -17,7 +17,8 @@ def client(app_url):
 def test_every_tab_is_built_from_demos_tabs():
     import app
 
-    assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs", "Compare"]
+    assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs", "VAE & AE", "PixelCNN / PixelRNN",
+                                            "Diffusion (DDPM)", "Compare"]
     assert app.demo.title.startswith("genzoo")
 
 
