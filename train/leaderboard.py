@@ -65,6 +65,8 @@ def build(tabs=None) -> dict:
         tabs = demos.TABS
     rows, floors, protocols = [], {}, {}
     for tab in tabs:
+        if not hasattr(tab, "samplers"):  # tabs that serve no image checkpoint (Compare, PixelCNN's raster models)
+            continue
         for name, sampler in tab.samplers().items():
             folder = checkpoint_folder(name)
             path = folder / "metrics.json"
