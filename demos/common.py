@@ -42,6 +42,17 @@ def check_int(value, name: str, low: int, high: int) -> int:
     return int(number)
 
 
+def check_float(value, name: str, low: float, high: float) -> float:
+    """A finite number in [low, high] from whatever a client sent, or a clear error (NaN and inf are refused)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not low <= number <= high:
+        raise gr_error(f"{name} must be a number between {low} and {high}; got {value!r}")
+    return number
+
+
 def check_seed(value, name: str = "Seed") -> int:
     return check_int(value, name, 0, MAX_SEED)
 

@@ -133,12 +133,7 @@ def replay(name, position):
     names = with_replay()
     if name not in names:
         raise common.gr_error(f"Checkpoint must be one of {', '.join(names) or '(none with a replay)'}; got {name!r}")
-    try:
-        position = float(position)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"Position must be a number between 0 and 1; got {position!r}") from None
-    if not 0 <= position <= 1:
-        raise common.gr_error(f"Position must be between 0 and 1; got {position}")
+    position = common.check_float(position, "Position", 0, 1)
     frames = common.replay_frames(checkpoint_folder(name))
     big = [common.caption(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
     return big[round(position * (len(big) - 1))], common.save_animation(big, duration_ms=250, boomerang=False)

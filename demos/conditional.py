@@ -81,13 +81,7 @@ def class_samples(model, digit, seed, count):
 
 
 def check_code(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"{name} must be a number between {-MAX_CODE} and {MAX_CODE}; got {value!r}") from None
-    if not -MAX_CODE <= number <= MAX_CODE:
-        raise common.gr_error(f"{name} must be between {-MAX_CODE} and {MAX_CODE}; got {value!r}")
-    return number
+    return common.check_float(value, name, -MAX_CODE, MAX_CODE)
 
 
 @torch.inference_mode()

@@ -58,14 +58,7 @@ def check_available() -> None:
 
 
 def check_eta(value) -> float:
-    low, high = ETA_RANGE
-    try:
-        eta = float(value)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"eta must be a number between {low} and {high}; got {value!r}") from None
-    if not low <= eta <= high:  # also rejects NaN
-        raise common.gr_error(f"eta must be a number between {low} and {high}; got {value!r}")
-    return eta
+    return common.check_float(value, "eta", *ETA_RANGE)
 
 
 def spaced(n: int, k: int) -> list[int]:

@@ -120,12 +120,7 @@ def replay_frames(objective: str) -> list[tuple[Image.Image, float]]:
 def replay(objective, position):
     """One frame of the replay (position in [0, 1] over training) and the whole replay as an animation."""
     objective = check_objective(objective)
-    try:
-        position = float(position)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"Position must be a number between 0 and 1; got {position!r}") from None
-    if not 0 <= position <= 1:
-        raise common.gr_error(f"Position must be between 0 and 1; got {position}")
+    position = common.check_float(position, "Position", 0, 1)
     frames = replay_frames(objective)
     big = [common.caption(f.resize((f.width * 3, f.height * 3), Image.NEAREST), f"{k:.0f} kimg") for f, k in frames]
     return big[round(position * (len(big) - 1))], common.save_animation(big, duration_ms=250, boomerang=False)

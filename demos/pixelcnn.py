@@ -83,14 +83,7 @@ def check_model(name) -> str:
 
 
 def check_temperature(value) -> float:
-    low, high = TEMPERATURE_RANGE
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"Temperature must be a number between {low} and {high}; got {value!r}") from None
-    if not math.isfinite(t) or not low <= t <= high:
-        raise common.gr_error(f"Temperature must be a number between {low} and {high}; got {value!r}")
-    return t
+    return common.check_float(value, "Temperature", *TEMPERATURE_RANGE)
 
 
 def is_binary(model) -> bool:

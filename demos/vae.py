@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import math
 
 import gradio as gr
 import torch
@@ -296,14 +295,7 @@ def latent_scatter(vae, extent: float) -> Image.Image | None:
 
 
 def check_offset(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise common.gr_error(f"{name} must be a number between {-TRAVERSAL_RANGE} and {TRAVERSAL_RANGE}; "
-                              f"got {value!r}") from None
-    if not math.isfinite(number) or not -TRAVERSAL_RANGE <= number <= TRAVERSAL_RANGE:
-        raise common.gr_error(f"{name} must be between {-TRAVERSAL_RANGE} and {TRAVERSAL_RANGE}; got {value!r}")
-    return number
+    return common.check_float(value, name, -TRAVERSAL_RANGE, TRAVERSAL_RANGE)
 
 
 def slider_dimensions(name: str) -> list[int]:

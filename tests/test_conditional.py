@@ -197,7 +197,7 @@ def test_tab_bigan_accepts_drawings_and_uploads(tab):
     (lambda t: t.class_samples("cgan", 10, 0, 4), "Digit must be a whole number between 0 and 9"),
     (lambda t: t.class_samples("cgan", "seven", 0, 4), "Digit must be"),
     (lambda t: t.class_samples("cgan", 1, 0, 65), "Number of samples must be a whole number between 1 and 64"),
-    (lambda t: t.info_codes(0, 1, 99, 0, 1), "Continuous code 1 must be between -3.0 and 3.0"),
+    (lambda t: t.info_codes(0, 1, 99, 0, 1), "Continuous code 1 must be a number between -3.0 and 3.0"),
     (lambda t: t.info_codes(0, 1, "nan?", 0, 1), "Continuous code 1 must be a number"),
     (lambda t: t.info_codes(0, 1, 0, 0, 3), "Code to sweep must be a whole number between 1 and 2"),
     (lambda t: t.bigan_reconstruct(None), "Draw a digit or upload an image"),

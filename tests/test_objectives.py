@@ -248,7 +248,7 @@ def test_tab_curves_replay_and_metrics(tab):
     (lambda t: t.compare(0, 17), "Samples per objective must be a whole number between 1 and 16"),
     (lambda t: t.curves("began"), "Objective must be one of gan-nonsaturating, wgan; got 'began'"),
     (lambda t: t.curves("../../etc/passwd"), "Objective must be one of"),
-    (lambda t: t.replay("wgan", 2), "Position must be between 0 and 1"),
+    (lambda t: t.replay("wgan", 2), "Position must be a number between 0 and 1"),
     (lambda t: t.replay("wgan", "end"), "Position must be a number"),
 ])
 def test_tab_rejects_bad_input_clearly(tab, call, message):

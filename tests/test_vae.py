@@ -307,7 +307,7 @@ def test_tab_traversal_sliders(tab):
     (lambda t: t.interpolate(0, 10_000, 5), "Test digit index must be a whole number between 0 and 9999"),
     (lambda t: t.interpolate(0, 1, 1), "Steps must be a whole number between 2 and 32"),
     (lambda t: t.manifold(21), "Grid size must be a whole number between 2 and 20"),
-    (lambda t: t.traverse("vae-mnist", 0, 3.5), "Slider 1 must be between -3.0 and 3.0"),
+    (lambda t: t.traverse("vae-mnist", 0, 3.5), "Slider 1 must be a number between -3.0 and 3.0"),
     (lambda t: t.traverse("vae-mnist", 0, "left"), "Slider 1 must be a number"),
     (lambda t: t.traverse("vae-mnist", 0, *[0] * 9), "At most 8 slider values"),
 ])
