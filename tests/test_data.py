@@ -63,3 +63,9 @@ def test_unknown_dataset_is_a_clear_error(tmp_path):
         data.load_images("cifar10")
     with pytest.raises(FileNotFoundError, match="no images"):
         data.ImageFolder(tmp_path)
+
+
+def test_dataset_checksum_vouches_only_for_packaged_sets(tmp_path):
+    assert len(data.dataset_checksum("mnist")) == 64 and data.dataset_checksum("mnist") != data.dataset_checksum("fashion-mnist")
+    assert data.dataset_checksum(str(tmp_path)) == "n/a"  # a user's folder once got Fashion-MNIST's checksum
+    assert data.dataset_checksum("mnist", fake=True) == "n/a"

@@ -116,7 +116,7 @@ def main(cfg: Config) -> Classifier:
                  "penultimate features feed Fréchet distance, KID and precision/recall; its probabilities give class "
                  "histograms and confidence."),
         command=command.strip(), config=cfg, data=cfg.dataset if not cfg.fake_data else "random tensors",
-        data_checksum=data.dataset_checksum(cfg.dataset) if not cfg.fake_data else "n/a", wall_seconds=wall,
+        data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data), wall_seconds=wall,
         metrics=metrics, usage=(f'from models.classifier import Classifier\nfrom models.hub import load_pretrained\n'
                                 f'clf = load_pretrained(Classifier, "{export_dir.name}")'))
     print(f"test accuracy {test_acc:.4f}; exported to {export_dir} after {wall / 60:.1f} min")

@@ -307,8 +307,7 @@ def main(cfg: Config) -> nn.Module:
                      f"{cfg.dataset}, trained on a CPU with DCGAN's 32-px networks; see models/conditional.py."),
             command=run.command("train.conditional", Config, model=cfg.model), config=cfg,
             data=cfg.dataset if not cfg.fake_data else "random tensors",
-            data_checksum=(data.dataset_checksum(cfg.dataset)
-                           if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+            data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
             wall_seconds=run.wall, metrics=metrics,
             usage=(f"from models.conditional import {cls}\nfrom models.hub import load_pretrained\n"
                    f'G = load_pretrained({cls}, "{folder.name}", family="conditional")\n{call}  # images in [-1, 1]'),

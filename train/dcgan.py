@@ -167,8 +167,7 @@ def main(cfg: Config) -> Generator:
                      f"{cfg.image_size}x{cfg.image_size} px, trained on {cfg.dataset} on a CPU. "
                      "Scaled down from the paper's 64x64 network; see models/dcgan.py."),
             command=command.strip(), config=cfg, data=cfg.dataset if not cfg.fake_data else "random tensors",
-            data_checksum=(data.dataset_checksum(cfg.dataset)
-                           if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+            data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
             wall_seconds=wall_seconds, metrics=metrics,
             usage=(f'import torch\nfrom models.dcgan import Generator\nfrom models.hub import load_pretrained\n'
                    f'G = load_pretrained(Generator, "{export_dir.name}")\n'

@@ -157,8 +157,7 @@ def write_card(cfg: Config, run, folder: Path, metrics: dict | None) -> None:
                  "down from the paper's CIFAR-10 network; see models/ddpm.py."),
         command=run.command("train.ddpm", Config), config=cfg,
         data=cfg.dataset if not cfg.fake_data else "random tensors",
-        data_checksum=(data.dataset_checksum(cfg.dataset)
-                       if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+        data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
         wall_seconds=run.wall, metrics=metrics,
         usage=('import torch\nfrom models.ddpm import DDPM\nfrom models.hub import load_pretrained\n'
                f'model = load_pretrained(DDPM, "{folder.name}", device="cpu")\n'

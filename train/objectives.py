@@ -262,8 +262,7 @@ def main(cfg: Config) -> torch.nn.Module:
                      "length as every other objective in genzoo's GAN objectives tab; see models/objectives.py."),
             command=run.command("train.objectives", Config, objective=cfg.objective), config=cfg,
             data=cfg.dataset if not cfg.fake_data else "random tensors",
-            data_checksum=(data.dataset_checksum(cfg.dataset)
-                           if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+            data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
             wall_seconds=run.wall, metrics=metrics,
             usage=(f'import torch\nfrom models.objectives import {cls}\nfrom models.hub import load_pretrained\n'
                    f'G = load_pretrained({cls}, "{folder.name}", family="objectives")\n'

@@ -230,8 +230,7 @@ def write_card(cfg: Config, run, folder: Path, metrics: dict | None) -> None:
         command=run.command("train.pixelcnn", Config, model=cfg.model), config=cfg,
         data=(f"{cfg.dataset}; {data.BINARIZATION_PROTOCOL if binary else EIGHT_BIT_PROTOCOL.format(dataset=cfg.dataset)}"
               if not cfg.fake_data else "random tensors"),
-        data_checksum=(data.dataset_checksum(cfg.dataset)
-                       if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+        data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
         wall_seconds=run.wall, metrics=metrics,
         usage=(f'import torch\nfrom models.pixelcnn import {cls}, sample\nfrom models.hub import load_pretrained\n'
                f'model = load_pretrained({cls}, "{folder.name}", device="cpu")\n{sampled}\n'

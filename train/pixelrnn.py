@@ -109,8 +109,7 @@ def main(cfg: Config) -> RowLSTM:
                      "trained by exact likelihood on a CPU. Scaled down from the paper; see models/pixelrnn.py."),
             command=run.command("train.pixelrnn", Config), config=cfg,
             data=(f"{cfg.dataset}; {data.BINARIZATION_PROTOCOL}" if not cfg.fake_data else "random tensors"),
-            data_checksum=(data.dataset_checksum(cfg.dataset)
-                           if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+            data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
             wall_seconds=run.wall, metrics=metrics,
             usage=(f'import torch\nfrom models.pixelrnn import RowLSTM\nfrom models.hub import load_pretrained\n'
                    f'model = load_pretrained(RowLSTM, "{folder.name}", device="cpu")\n'

@@ -250,8 +250,7 @@ def write_card(cfg: Config, run, folder: Path, metrics: dict | None) -> None:
                  "See models/vae.py."),
         command=run.command("train.vae", Config, model=cfg.model, latent_dim=cfg.latent_dim), config=cfg,
         data=f"{cfg.dataset}; {data.BINARIZATION_PROTOCOL}" if not cfg.fake_data else "random tensors",
-        data_checksum=(data.dataset_checksum(cfg.dataset)
-                       if cfg.dataset in ("mnist", "fashion-mnist") and not cfg.fake_data else "n/a"),
+        data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
         wall_seconds=run.wall, metrics=metrics, usage=usage,
         notes=(f"Trained for {run.step} steps ({run.kimg(run.step):.0f} kimg, batch {cfg.batch_size}), Adam lr "
                f"{cfg.lr}; the shipped weights are an EMA (decay {cfg.ema_decay}) of the iterates; "
