@@ -10,6 +10,7 @@ import os
 import gradio as gr
 
 import demos
+from demos import common
 
 HEADER = """# genzoo — the generative models of a GAN lecture
 Each tab is one model family, trained on packaged data on a CPU (small images, faithful architectures) and scored
@@ -30,7 +31,9 @@ def build() -> gr.Blocks:
 
 
 demo = build()
+# What every launch passes (this file's, the tests'): gradio refuses larger uploads before they reach a tab.
+LAUNCH_OPTIONS = dict(max_file_size=common.MAX_UPLOAD_BYTES)
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), **LAUNCH_OPTIONS)

@@ -18,6 +18,8 @@ MAX_SEED = 2**31 - 1
 MAX_SAMPLES = 64             # images per request
 MAX_INTERPOLATION_STEPS = 32  # frames in an interpolation strip / animation
 MAX_ARITHMETIC_PICKS = 8     # samples averaged per term of A - B + C
+MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file; gradio refuses larger ones before any tab sees them
+MAX_UPLOAD_PIXELS = 4096 ** 2  # an uploaded image's width x height; larger ones are refused before any resizing
 DISPLAY_SCALE = 4            # 28-px digits are shown 4x larger (nearest neighbour: every pixel stays visible)
 
 
@@ -146,6 +148,47 @@ def parse_indices(text, name: str, count: int) -> list[int]:
             raise gr_error(f"{name}: {part[:20]!r} is not a sample number of the grid; use numbers 0 to {count - 1}")
         indices.append(int(part))
     return indices
+
+
+def digit_from_image(image, size: int = 28, box: int | None = None) -> torch.Tensor:
+    """A drawing or upload of any size and mode -> (1, 1, size, size) intensities in [0, 1], MNIST's way round.
+
+    Transparent areas count as paper; dark ink on light paper (judged by the border) is inverted to MNIST's light ink
+    on black; an image that is not already size x size has its ink's bounding box scaled into a `box`-pixel square
+    (default: 20 px per 28, as MNIST's digits were made) and centred. Sketchpad values ({"composite": ...}), numpy
+    arrays and PIL images are accepted; anything else, a blank image or one over MAX_UPLOAD_PIXELS gets a gr.Error."""
+    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: the composite of background and strokes
+        image = image.get("composite") or image.get("background")
+    if image is None:
+        raise gr_error("Draw a digit or upload an image (PNG or JPEG) first")
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    if not isinstance(image, Image.Image):
+        raise gr_error(f"Expected an image (PNG or JPEG); got {type(image).__name__}")
+    if image.width * image.height > MAX_UPLOAD_PIXELS:
+        raise gr_error(f"Image too large: {image.width}x{image.height}; at most {MAX_UPLOAD_PIXELS:,} pixels "
+                       f"(e.g. 4096x4096)")
+    rgba = image.convert("RGBA")
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    grey = np.asarray(Image.alpha_composite(paper, rgba).convert("L"), dtype=np.float32) / 255
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.mean() > 0.5:  # dark ink on light paper -> MNIST's light ink on black
+        grey = 1 - grey
+    if grey.shape != (size, size):
+        ink = np.argwhere(grey > 0.15)
+        if len(ink) == 0:
+            raise gr_error("The image is blank: draw or upload a digit (light strokes on dark, or dark on light)")
+        (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
+        crop = Image.fromarray((grey[top:bottom, left:right] * 255).astype(np.uint8))
+        box = box or round(20 * size / 28)
+        scale = box / max(crop.size)
+        crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
+        canvas = Image.new("L", (size, size), 0)
+        canvas.paste(crop, ((size - crop.width) // 2, (size - crop.height) // 2))
+        grey = np.asarray(canvas, dtype=np.float32) / 255
+    elif grey.max() <= 0.15:
+        raise gr_error("The image is blank: draw or upload a digit (light strokes on dark, or dark on light)")
+    return torch.from_numpy(grey.copy())[None, None]
 
 
 @dataclass(frozen=True)

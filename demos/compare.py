@@ -12,7 +12,6 @@ import json
 import time
 
 import gradio as gr
-import torch
 from PIL import Image
 
 from demos import common

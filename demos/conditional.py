@@ -11,9 +11,7 @@ import functools
 import json
 
 import gradio as gr
-import numpy as np
 import torch
-from PIL import Image
 
 from demos import common
 from models.conditional import CAPTION_GRAMMAR, BiGAN, ConditionalGenerator, InfoGenerator, TextToImageGenerator
@@ -25,7 +23,6 @@ DATASET = "mnist"
 CLASSES = [str(i) for i in range(10)]
 MAX_CODE = 3.0                 # continuous codes are trained in [-1, 1]; the paper shows extrapolation to +-2
 CODE_STEPS = 7                 # columns of the categorical x continuous grid
-MAX_UPLOAD_PIXELS = 4096 ** 2  # a drawn or uploaded digit larger than this is refused before it is decoded
 MAX_CAPTION_CHARS = 200
 CLASSES_OF = {"cgan": ConditionalGenerator, "acgan": ConditionalGenerator, "infogan": InfoGenerator, "bigan": BiGAN,
               "t2i": TextToImageGenerator}
@@ -107,31 +104,8 @@ def info_codes(seed, category, code_1, code_2, varied):
 
 def digit_from_upload(image) -> torch.Tensor:
     """A drawn or uploaded digit -> (1, 1, 32, 32) in [-1, 1], MNIST-style: white on black, the ink's bounding box
-    scaled to 20 px and centred in 28 px (as MNIST was made), then padded to 32 like the training data."""
-    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value
-        image = image.get("composite")
-    if image is None:
-        raise common.gr_error("Draw a digit or upload an image (PNG or JPEG) first")
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    if not isinstance(image, Image.Image):
-        raise common.gr_error(f"Expected an image; got {type(image).__name__}")
-    if image.width * image.height > MAX_UPLOAD_PIXELS:
-        raise common.gr_error(f"Image too large: {image.width}x{image.height}; at most {MAX_UPLOAD_PIXELS} pixels")
-    if image.mode in ("RGBA", "LA", "PA", "P"):  # a transparent canvas counts as paper: composite onto white
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
-    if gray.mean() > 127:  # dark ink on a light background -> MNIST's light ink on black
-        gray = 255 - gray
-    ys, xs = np.nonzero(gray > 40)
-    if len(ys) == 0:
-        raise common.gr_error("The image is empty: draw a digit (light strokes on dark, or dark on light)")
-    crop = Image.fromarray(gray[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.uint8))
-    scale = 20 / max(crop.size)
-    crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
-    canvas = Image.new("L", (32, 32))
-    canvas.paste(crop, ((32 - crop.width) // 2, (32 - crop.height) // 2))
-    return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 127.5 - 1)[None, None]
+    scaled to 20 px and centred (MNIST's 28-px frame), padded to 32 like the training data."""
+    return common.digit_from_image(image, 32, box=20) * 2 - 1
 
 
 @torch.inference_mode()

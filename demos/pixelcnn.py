@@ -41,8 +41,6 @@ TEMPERATURE_RANGE = (0.1, 2.0)  # logits / T; T -> 0 is greedy, T > 1 noisier
 MAX_COMPLETIONS = 8             # completions per request
 MAX_TEST_INDEX = 9999           # the MNIST test set
 BINARIZE_THRESHOLD = 0.5        # uploads and drawings: a pixel is 1 where its intensity (0..1) is above this
-MAX_UPLOAD_PIXELS = 4096 * 4096  # larger uploads are refused before any resizing
-DIGIT_BOX = 20                  # a drawing's ink is scaled into a 20x20 box centred in 28x28, as MNIST's digits are
 STREAM_EVERY_ROWS = 2           # a partial image is shown every this many rows
 REGIONS = ("bottom half", "box")
 CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
@@ -127,40 +125,6 @@ def to_display(x: torch.Tensor, model) -> torch.Tensor:
     return x * 2 - 1 if is_binary(model) else x
 
 
-def image_to_intensity(image, size: int = 28) -> torch.Tensor:
-    """Any upload or drawing -> (1, 1, size, size) intensities in [0, 1], MNIST's way round (white ink on black).
-
-    Transparent areas count as paper; a light background is inverted; an image that is not already size x size has
-    its ink cropped, scaled into a DIGIT_BOX box and centred, as MNIST's digits were prepared."""
-    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: the composite of background and strokes
-        image = image.get("composite") or image.get("background")
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    if not isinstance(image, Image.Image):
-        raise common.gr_error("Upload an image or draw a digit first")
-    if image.width * image.height > MAX_UPLOAD_PIXELS:
-        raise common.gr_error(f"Image too large: {image.width}x{image.height}; at most {MAX_UPLOAD_PIXELS} pixels")
-    rgba = image.convert("RGBA")
-    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    grey = np.asarray(Image.alpha_composite(paper, rgba).convert("L"), dtype=np.float32) / 255
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    if border.mean() > 0.5:  # dark ink on light paper -> MNIST's light ink on black
-        grey = 1 - grey
-    if grey.shape != (size, size):
-        ink = np.argwhere(grey > 0.1)
-        if len(ink) == 0:
-            raise common.gr_error("The image is blank: draw or upload a digit")
-        (top, left), (bottom, right) = ink.min(0), ink.max(0) + 1
-        crop = Image.fromarray((grey[top:bottom, left:right] * 255).astype(np.uint8))
-        box = DIGIT_BOX * size // 28
-        scale = box / max(crop.size)
-        crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
-        canvas = Image.new("L", (size, size), 0)
-        canvas.paste(crop, ((size - crop.width) // 2, (size - crop.height) // 2))
-        grey = np.asarray(canvas, dtype=np.float32) / 255
-    return torch.from_numpy(grey.copy())[None, None]
-
-
 def model_input(model, source: str, index, drawing) -> tuple[torch.Tensor, int | None]:
     """(1, 1, S, S) image in the model's space and its test label (None for drawings)."""
     s = model.image_size
@@ -175,7 +139,7 @@ def model_input(model, source: str, index, drawing) -> tuple[torch.Tensor, int |
         return images[index:index + 1], int(labels[index])
     if source != "my drawing":
         raise common.gr_error(f"Source must be 'test digit' or 'my drawing'; got {source!r}")
-    intensity = image_to_intensity(drawing, s)
+    intensity = common.digit_from_image(drawing, s)
     if is_binary(model):
         return (intensity > BINARIZE_THRESHOLD).float(), None
     return torch.round(intensity * 255) / 127.5 - 1, None  # the 8-bit grid

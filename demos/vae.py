@@ -153,15 +153,6 @@ def metrics_line(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ drawings
-def digit_from_image(image) -> torch.Tensor:
-    """A drawing or upload of any size and mode -> (1, 1, 28, 28) intensities in [0, 1], MNIST-style (light ink on
-    black, the ink's bounding box scaled to 20 px and centred). Reuses the BiGAN tab's conversion, which centres in
-    32 px: its 2-px border is exactly MNIST's 28-px frame around the same 20-px box."""
-    from demos.conditional import digit_from_upload
-
-    return (digit_from_upload(image)[..., 2:-2, 2:-2] + 1) / 2
-
-
 def binarized(intensity: torch.Tensor) -> torch.Tensor:
     return (intensity > BINARIZE_THRESHOLD).float()
 
@@ -199,7 +190,7 @@ def sample(name, seed, count):
 def reconstruct(image):
     """x (your drawing, binarized) -> AE reconstruction and VAE reconstruction (decoder means at the posterior
     mean), with each model's numbers for x and the protocol they are computed under."""
-    intensity = digit_from_image(image)
+    intensity = common.digit_from_image(image)
     x = binarized(intensity)
     images, lines = [intensity * 2 - 1, x * 2 - 1], []
     protocol = (f"your image as 28x28 grey, binarized at intensity > {BINARIZE_THRESHOLD} (the models were trained "

@@ -23,11 +23,12 @@ def app_url():
     """The real app, launched once for the session on a free local port (prevent_thread_lock: it serves from a thread)."""
     import socket
 
-    from app import demo
+    from app import LAUNCH_OPTIONS, demo
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **LAUNCH_OPTIONS)
     yield f"http://127.0.0.1:{port}/"
     demo.close()

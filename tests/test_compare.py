@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from demos import common, compare
+from demos import compare
 from models.dcgan import Generator
 from models.hub import CHECKPOINTS, load_pretrained
 from train import leaderboard

@@ -206,8 +206,8 @@ def test_tab_bigan_accepts_drawings_and_uploads(tab):
     (lambda t: t.text_to_image("seven " * 50, 0, 4), "Caption too long"),
     (lambda t: t.text_to_image(None, 0, 4), "Type a caption"),
     (lambda t: t.bigan_reconstruct({"composite": None}), "Draw a digit or upload an image"),
-    (lambda t: t.bigan_reconstruct("/etc/passwd"), "Expected an image; got str"),
-    (lambda t: t.bigan_reconstruct(__import__("PIL.Image").Image.new("L", (64, 64))), "The image is empty"),
+    (lambda t: t.bigan_reconstruct("/etc/passwd"), "Expected an image \\(PNG or JPEG\\); got str"),
+    (lambda t: t.bigan_reconstruct(__import__("PIL.Image").Image.new("L", (64, 64))), "The image is blank"),
     (lambda t: t.bigan_reconstruct(__import__("PIL.Image").Image.new("L", (5000, 4000))), "Image too large"),
 ])
 def test_tab_rejects_bad_input_clearly(tab, call, message):

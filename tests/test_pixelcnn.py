@@ -274,7 +274,7 @@ def test_tab_complete_keeps_visible_pixels(tiny_tab, monkeypatch):
             yield r, x
     monkeypatch.setattr(tab, "sample_rows", spy)
     grid, caption = tab.complete("pixelcnn-mnist", "my drawing", 0, drawing(), "box", 1, 2, 5, 6, 3, 1.0, 0)
-    x = (tab.image_to_intensity(drawing(), S) > tab.BINARIZE_THRESHOLD).float()
+    x = (tab.common.digit_from_image(drawing(), S) > tab.BINARIZE_THRESHOLD).float()
     hidden = tab.hidden_mask("box", 1, 2, 5, 6, S)
     assert torch.equal(seen["x"][:, :, ~hidden[0, 0]], x[:, :, ~hidden[0, 0]].expand(3, -1, -1))
     assert isinstance(grid, Image.Image) and str(tab.BINARIZE_THRESHOLD) in caption
@@ -282,7 +282,7 @@ def test_tab_complete_keeps_visible_pixels(tiny_tab, monkeypatch):
 
 def test_tab_heatmap_total_is_the_model_nll(tiny_tab):
     image, text = tab.nll_heatmap("pixelcnnpp-mnist", "my drawing", 0, drawing())
-    x = torch.round(tab.image_to_intensity(drawing(), S) * 255) / 127.5 - 1
+    x = torch.round(tab.common.digit_from_image(drawing(), S) * 255) / 127.5 - 1
     with torch.no_grad():
         nll = tiny_tab["pixelcnnpp-mnist"].nll(x).item()
     assert f"{nll:.2f} nats" in text and "8-bit" in text and image.size[1] == S * 2 * tab.common.DISPLAY_SCALE
@@ -292,7 +292,7 @@ def test_upload_conversion_any_size_and_mode():
     for im in (drawing(), drawing().convert("L"), drawing().convert("RGBA"), Image.new("LA", (5, 300), (255, 255))):
         if im.mode == "LA":
             im.paste((0, 255), (2, 100, 3, 200))
-        x = tab.image_to_intensity(im, 28)
+        x = tab.common.digit_from_image(im, 28)
         assert x.shape == (1, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
         assert x[0, 0, 14, 13:15].max() > 0.5 and x[0, 0, 0, 0] == 0  # the ink is white, centred; the paper black
 
@@ -307,7 +307,7 @@ def test_upload_conversion_any_size_and_mode():
     (lambda: tab.complete("pixelcnn-mnist", "test digit", 10**6, None, "bottom half", 0, 0, 1, 1, 1, 1, 0),
      "Test digit index must be a whole number between 0 and 9999"),
     (lambda: tab.complete("pixelcnn-mnist", "my drawing", 0, drawing(), "box", 5, 5, 5, 7, 1, 1, 0), "top < bottom"),
-    (lambda: tab.complete("pixelcnn-mnist", "my drawing", 0, None, "bottom half", 0, 0, 1, 1, 1, 1, 0), "Upload"),
+    (lambda: tab.complete("pixelcnn-mnist", "my drawing", 0, None, "bottom half", 0, 0, 1, 1, 1, 1, 0), "upload an image"),
     (lambda: tab.nll_heatmap("pixelcnn-mnist", "my drawing", 0, Image.new("L", (40, 40), 255)), "blank"),
 ])
 def test_tab_rejects_bad_input_clearly(tiny_tab, call, message):

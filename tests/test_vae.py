@@ -260,7 +260,7 @@ def test_tab_reconstructs_drawings_and_uploads_of_any_size_and_mode(tab):
     assert strip.size == ((4 * cell + 2) * 8, (cell + 2) * 8)
     assert "IWAE, k = 1000" in text and "binarized at intensity > 0.5" in text and "AE: reconstruction" in text
     for im in (drawing(), drawing().convert("L"), drawing().convert("RGBA"), drawing().resize((31, 900))):
-        x = tab.digit_from_image(im)
+        x = tab.common.digit_from_image(im)
         assert x.shape == (1, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
         assert x[0, 0, 0, 0] == 0 and x[0, 0, 14, 13:15].max() > 0.5  # black paper, light ink in the middle
 
@@ -302,7 +302,7 @@ def test_tab_traversal_sliders(tab):
     (lambda t: t.sample("vae-mnist", 0, 65), "Number of samples must be a whole number between 1 and 64"),
     (lambda t: t.sample("vae-mnist", -1, 4), "Seed must be a whole number"),
     (lambda t: t.reconstruct(None), "Draw a digit or upload an image"),
-    (lambda t: t.reconstruct(Image.new("L", (64, 64))), "The image is empty"),
+    (lambda t: t.reconstruct(Image.new("L", (64, 64))), "The image is blank"),
     (lambda t: t.reconstruct(Image.new("L", (5000, 4000))), "Image too large"),
     (lambda t: t.interpolate(0, 10_000, 5), "Test digit index must be a whole number between 0 and 9999"),
     (lambda t: t.interpolate(0, 1, 1), "Steps must be a whole number between 2 and 32"),
