@@ -19,7 +19,8 @@ checkpoints. Train any of them yourself: `python -m train.<family>`."""
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="genzoo: generative models of a GAN lecture") as blocks:
+    # delete_cache: gradio removes its cached copies of uploads and outputs older than an hour, every half hour.
+    with gr.Blocks(title="genzoo: generative models of a GAN lecture", delete_cache=(1800, 3600)) as blocks:
         gr.Markdown(HEADER)
         with gr.Tabs():
             for tab in demos.TABS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,8 @@ MAX_INTERPOLATION_STEPS = 32  # frames in an interpolation strip / animation
 MAX_ARITHMETIC_PICKS = 8     # samples averaged per term of A - B + C
 MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file; gradio refuses larger ones before any tab sees them
 MAX_UPLOAD_PIXELS = 4096 ** 2  # an uploaded image's width x height; larger ones are refused before any resizing
+TEMP_FOLDER = "genzoo-outputs"  # under the system's temporary folder: GIFs and plots the app returns
+TEMP_MAX_AGE_S = 15 * 60       # ... deleted once older than this (gradio serves its own cached copy meanwhile)
 DISPLAY_SCALE = 4            # 28-px digits are shown 4x larger (nearest neighbour: every pixel stays visible)
 
 
@@ -115,14 +118,31 @@ def caption(image: Image.Image, text: str) -> Image.Image:
     return out
 
 
+def temporary_file(suffix: str) -> str:
+    """A fresh path in genzoo's own temporary folder for a file the app returns (gradio copies it into its cache and
+    serves the copy). Files older than TEMP_MAX_AGE_S are deleted on every call, so a long-running Space does not
+    fill its disk with GIFs and plots; the name is random, never derived from anything a user sent."""
+    folder = Path(tempfile.gettempdir()) / TEMP_FOLDER
+    folder.mkdir(exist_ok=True)
+    now = time.time()
+    for old in folder.iterdir():
+        try:
+            if now - old.stat().st_mtime > TEMP_MAX_AGE_S:
+                old.unlink()
+        except OSError:  # another request removed it first
+            pass
+    handle = tempfile.NamedTemporaryFile(suffix=suffix, prefix="genzoo-", dir=folder, delete=False)
+    handle.close()
+    return handle.name
+
+
 def save_animation(frames: list[Image.Image], duration_ms: int = 80, boomerang: bool = True) -> str:
-    """Frames -> an animated GIF in a temporary file (gradio serves and later deletes its cache copy)."""
+    """Frames -> an animated GIF in a temporary file (see temporary_file)."""
     if boomerang:
         frames = frames + frames[-2:0:-1]  # there and back, so the loop has no jump
-    handle = tempfile.NamedTemporaryFile(suffix=".gif", prefix="genzoo-", delete=False)
-    handle.close()
-    frames[0].save(handle.name, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
-    return handle.name
+    path = temporary_file(".gif")
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    return path
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 import time
 
 import gradio as gr
@@ -103,10 +102,9 @@ def curves(objective):
         raise common.gr_error(f"{objective}: this checkpoint has no training.json")
     real_label, fake_label = training["labels"]
     panels = [PANELS[0], [("d_real", real_label), ("d_fake", fake_label)], PANELS[2]]
-    handle = tempfile.NamedTemporaryFile(suffix=".png", prefix="genzoo-", delete=False)
-    handle.close()
-    plot_history(training["history"], handle.name, panels)
-    return handle.name
+    path = common.temporary_file(".png")
+    plot_history(training["history"], path, panels)
+    return path
 
 
 def replay_frames(objective: str) -> list[tuple[Image.Image, float]]:

@@ -41,8 +41,28 @@ def hub_namespace() -> str:
 
 
 def repo_id(name: str) -> str | None:
+    """`<namespace>/<name>`, checked by huggingface_hub's own rules (ValueError naming them), or None without a
+    namespace."""
     namespace = hub_namespace()
-    return f"{namespace}/{name}" if namespace else None
+    if not namespace:
+        return None
+    return checked_repo_id(f"{namespace}/{name}")
+
+
+def checked_repo_id(repo: str) -> str:
+    """`repo` if it is a valid Hub repo id ("user/name": letters, digits, '-', '_', '.'; at most 96 characters),
+    else a ValueError that says so. Ids come from our code, the environment and --push_to_hub, never from an upload,
+    but a malformed one must not become a URL or a cache path."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo)
+    except HFValidationError as error:
+        raise ValueError(f"Not a valid Hugging Face repo id: {repo!r} (expected 'user/name' of letters, digits, "
+                         f"'-', '_' and '.'; check GENZOO_HUB_NAMESPACE or --push_to_hub): {error}") from None
+    if repo.count("/") != 1:
+        raise ValueError(f"Not a valid Hugging Face repo id: {repo!r} (expected exactly one '/', as in 'user/name')")
+    return repo
 
 
 def _env_flag(name: str) -> bool:

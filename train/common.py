@@ -175,6 +175,13 @@ def require_hub_token(repo_id: str | None) -> None:
         return
     from huggingface_hub import get_token
 
+    from models.hub import checked_repo_id
+
+    try:
+        checked_repo_id(repo_id)
+    except ValueError as error:
+        raise SystemExit(f"--push_to_hub: {error}. Nothing was trained.") from None
+
     if get_token() is None:
         raise SystemExit(f"--push_to_hub={repo_id} needs a Hugging Face token: run `huggingface-cli login` or set "
                          "HF_TOKEN (a token with write access). Nothing was trained.")
