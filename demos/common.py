@@ -20,7 +20,8 @@ MAX_SAMPLES = 64             # images per request
 MAX_INTERPOLATION_STEPS = 32  # frames in an interpolation strip / animation
 MAX_ARITHMETIC_PICKS = 8     # samples averaged per term of A - B + C
 MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file; gradio refuses larger ones before any tab sees them
-MAX_UPLOAD_PIXELS = 4096 ** 2  # an uploaded image's width x height; larger ones are refused before any resizing
+MAX_UPLOAD_PIXELS = 4096 ** 2  # an uploaded image's width x height; larger ones are refused before decoding
+UPLOAD_IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")  # what PIL may decode from an upload
 TEMP_FOLDER = "genzoo-outputs"  # under the system's temporary folder: GIFs and plots the app returns
 TEMP_MAX_AGE_S = 15 * 60       # ... deleted once older than this (gradio serves its own cached copy meanwhile)
 DISPLAY_SCALE = 4            # 28-px digits are shown 4x larger (nearest neighbour: every pixel stays visible)
@@ -170,25 +171,60 @@ def parse_indices(text, name: str, count: int) -> list[int]:
     return indices
 
 
+def open_upload(value) -> Image.Image:
+    """What an image input delivered -> an RGBA PIL image, or a gr.Error that says what is allowed.
+
+    Accepts PIL images, numpy arrays and Sketchpad/ImageEditor dicts (their composite). Files never reach this far:
+    demos.uploads' components check them before gradio decodes them."""
+    if isinstance(value, dict):  # gr.Sketchpad / ImageEditor value: the composite of background and strokes
+        value = value.get("composite") or value.get("background")
+    if value is None:
+        raise gr_error("Draw a digit or upload an image (PNG or JPEG) first")
+    if isinstance(value, np.ndarray):
+        value = Image.fromarray(value)
+    if not isinstance(value, Image.Image):
+        raise gr_error(f"Expected an image (PNG or JPEG); got {type(value).__name__}")
+    if value.width * value.height > MAX_UPLOAD_PIXELS:
+        raise gr_error(f"Image too large: {value.width}x{value.height}; at most {MAX_UPLOAD_PIXELS:,} pixels "
+                       f"(e.g. 4096x4096)")
+    if value.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit / float grey: PIL has no direct RGBA conversion
+        grey = np.nan_to_num(np.asarray(value, dtype=np.float64))
+        value = Image.fromarray((grey * 255 / max(grey.max(), 1)).clip(0, 255).astype(np.uint8))
+    return value.convert("RGBA")
+
+
+ALLOWED_UPLOAD = (f"upload a {', '.join(UPLOAD_IMAGE_FORMATS)} image of at most {MAX_UPLOAD_BYTES // 2**20} MB and "
+                  f"{MAX_UPLOAD_PIXELS:,} pixels")
+
+
+def check_image_file(path) -> None:
+    """A gr.Error unless the file at `path` is non-empty, at most MAX_UPLOAD_BYTES, of an UPLOAD_IMAGE_FORMATS format
+    and at most MAX_UPLOAD_PIXELS by its header: all decided before a single pixel is decoded."""
+    path = Path(path)
+    size = path.stat().st_size if path.is_file() else 0
+    if size == 0:
+        raise gr_error(f"The uploaded file is empty; {ALLOWED_UPLOAD}")
+    if size > MAX_UPLOAD_BYTES:
+        raise gr_error(f"The uploaded file is {size / 2**20:.1f} MB; {ALLOWED_UPLOAD}")
+    try:
+        with Image.open(path) as image:  # reads the header only
+            fmt, (width, height) = image.format, image.size
+    except Exception as error:  # whatever a decoder raises on hostile bytes: the file failed, not the app
+        raise gr_error(f"Not an image file ({type(error).__name__}); {ALLOWED_UPLOAD}") from None
+    if fmt not in UPLOAD_IMAGE_FORMATS:
+        raise gr_error(f"{fmt} files are not accepted; {ALLOWED_UPLOAD}")
+    if width * height > MAX_UPLOAD_PIXELS or min(width, height) < 1:
+        raise gr_error(f"An image of {width}x{height} pixels is not accepted; {ALLOWED_UPLOAD}")
+
+
 def digit_from_image(image, size: int = 28, box: int | None = None) -> torch.Tensor:
     """A drawing or upload of any size and mode -> (1, 1, size, size) intensities in [0, 1], MNIST's way round.
 
     Transparent areas count as paper; dark ink on light paper (judged by the border) is inverted to MNIST's light ink
     on black; an image that is not already size x size has its ink's bounding box scaled into a `box`-pixel square
-    (default: 20 px per 28, as MNIST's digits were made) and centred. Sketchpad values ({"composite": ...}), numpy
-    arrays and PIL images are accepted; anything else, a blank image or one over MAX_UPLOAD_PIXELS gets a gr.Error."""
-    if isinstance(image, dict):  # gr.Sketchpad / ImageEditor value: the composite of background and strokes
-        image = image.get("composite") or image.get("background")
-    if image is None:
-        raise gr_error("Draw a digit or upload an image (PNG or JPEG) first")
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    if not isinstance(image, Image.Image):
-        raise gr_error(f"Expected an image (PNG or JPEG); got {type(image).__name__}")
-    if image.width * image.height > MAX_UPLOAD_PIXELS:
-        raise gr_error(f"Image too large: {image.width}x{image.height}; at most {MAX_UPLOAD_PIXELS:,} pixels "
-                       f"(e.g. 4096x4096)")
-    rgba = image.convert("RGBA")
+    (default: 20 px per 28, as MNIST's digits were made) and centred. Takes whatever open_upload takes; a blank image
+    gets a gr.Error."""
+    rgba = open_upload(image)
     paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     grey = np.asarray(Image.alpha_composite(paper, rgba).convert("L"), dtype=np.float32) / 255
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
@@ -220,6 +256,8 @@ class Sampler:
     family: str                                 # the tab it belongs to, e.g. "GAN objectives"
     dataset: str = "mnist"                      # what it was trained on: one Compare row shows one dataset
     unconditional: bool = True                  # False: sample i is asked for class i % 10 (or its caption/code)
+    slow: bool = False                          # seconds per image (PixelCNN++): Compare leaves it out, the
+                                                # leaderboard times one image instead of 16
 
 
 def replay_frames(folder: Path) -> list[tuple[Image.Image, float]]:
