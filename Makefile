@@ -48,6 +48,11 @@ bench: data
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.evaluation
 	$(PY) -m bench.objectives
+	$(PY) -m bench.vae
+	$(PY) -m bench.pixelcnn
+	$(PY) -m bench.pixelrnn
+	$(PY) -m bench.ddpm
+	$(PY) -m bench.load
 
 clean:
 	rm -rf $(VENV) .gradio .pytest_cache

@@ -14,7 +14,7 @@ import time
 import gradio as gr
 from PIL import Image
 
-from demos import common
+from demos import common, i18n
 
 TITLE = "Compare"
 MAX_PER_MODEL = 16   # samples per model in the side-by-side row
@@ -22,6 +22,39 @@ COLUMNS = [("checkpoint", "checkpoint"), ("model", "model"), ("family", "family"
            ("KIDx1000", "KID×1000 ↓"), ("precision", "precision ↑"), ("recall", "recall ↑"),
            ("classes", "classes % (min–max)"), ("confident_fraction", "confident ≥ 0.9 %"), ("nll", "test NLL"),
            ("sampling_ms_per_image", "ms / image"), ("parameters", "parameters"), ("train_minutes", "train min")]
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "비교"),
+    "intro": (
+        "Every family side by side: the same seed through each unconditional model, the shared kit's numbers for "
+        "every bundled checkpoint, and how each one learned.",
+        "모든 모델 계열을 나란히 비교합니다: 같은 시드를 모든 무조건부(unconditional) 모델에 넣어 본 결과, 함께 "
+        "제공되는 모든 체크포인트의 공통 평가 지표, 그리고 각 모델이 학습해 온 과정입니다."),
+    "tab_same_seed": ("Same seed, every model", "같은 시드, 모든 모델"),
+    "per_model": ("Samples per model", "모델별 샘플 수"),
+    "dataset": ("Dataset", "데이터셋"),
+    "run": ("Sample every model", "모든 모델로 샘플링"),
+    "gallery": ("Same seed, every model (time each took)", "같은 시드, 모든 모델 (각 모델이 걸린 시간)"),
+    "tab_leaderboard": ("Leaderboard", "리더보드"),
+    "legend": (
+        "**checkpoint**, **model**, **family** = the bundled checkpoint, its model and its tab · **test NLL** = "
+        "negative log-likelihood of the test set, for likelihood models (nats per image and bits per dimension) · "
+        "**ms / image** = sampling time per image on the machine that built the board · **parameters** = of the "
+        "network that samples · **train min** = CPU minutes of training. The *real-vs-real floor* rows compare "
+        "training images with test images: the best a model can hope for.",
+        "**checkpoint**, **model**, **family** = 함께 제공되는 체크포인트, 그 모델, 그 모델이 속한 탭 · "
+        "**test NLL** = 가능도 모델의 테스트 세트 음의 로그 가능도(이미지당 nats와 차원당 bits) · **ms / image** = "
+        "리더보드를 만든 컴퓨터에서 이미지 한 장을 샘플링하는 데 걸린 시간 · **parameters** = 샘플링하는 신경망의 "
+        "파라미터 수 · **train min** = 학습에 든 CPU 시간(분). *real-vs-real floor* 행은 학습 이미지와 테스트 "
+        "이미지를 비교한 값으로, 모델이 도달할 수 있는 최선입니다."),
+    "plot": ("Quality (FD, lower is better) vs sampling cost (log10 ms per image)",
+             "품질(FD, 낮을수록 좋음) 대 샘플링 비용(이미지당 ms의 log10)"),
+    "tab_replays": ("Training replays", "학습 과정 재생"),
+    "checkpoint": ("Checkpoint", "체크포인트"),
+    "position": ("Position in training (0 = start, 1 = end)", "학습 중 위치 (0 = 시작, 1 = 끝)"),
+    "show": ("Show", "보기"),
+    "replay": ("The whole replay", "전체 재생"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 def tabs():
@@ -36,14 +69,15 @@ def all_samplers() -> dict[str, common.Sampler]:
 
 
 def datasets() -> list[str]:
-    return sorted({s.dataset for s in all_samplers().values() if s.unconditional})
+    return sorted({s.dataset for s in all_samplers().values() if s.unconditional and not s.slow})
 
 
 def same_seed(seed, count, dataset="mnist"):
-    """The same seed through every unconditional model trained on `dataset`: [(labelled grid, caption)]."""
+    """The same seed through every unconditional model trained on `dataset` (but the slow ones, which would hold
+    the queue for minutes): [(labelled grid, caption)]."""
     seed = common.check_seed(seed)
     count = common.check_int(count, "Samples per model", 1, MAX_PER_MODEL)
-    chosen = {n: s for n, s in all_samplers().items() if s.unconditional and s.dataset == dataset}
+    chosen = {n: s for n, s in all_samplers().items() if s.unconditional and not s.slow and s.dataset == dataset}
     if not chosen:
         raise common.gr_error(f"Dataset must be one of {', '.join(datasets()) or '(no models bundled)'}; "
                               f"got {dataset!r}")
@@ -139,31 +173,32 @@ def replay(name, position):
 
 
 def build() -> None:
-    gr.Markdown("Every family side by side: the same seed through each unconditional model, the shared kit's "
-                "numbers for every bundled checkpoint, and how each one learned.")
-    with gr.Tab("Same seed, every model"):
+    gr.Markdown(t("intro"))
+    with gr.Tab(t("tab_same_seed")):
         with gr.Row():
-            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            count = gr.Slider(1, MAX_PER_MODEL, value=8, step=1, label="Samples per model")
-            dataset = gr.Dropdown(datasets() or ["mnist"], value="mnist", label="Dataset")
-        run = gr.Button("Sample every model", variant="primary")
-        gallery = gr.Gallery(label="Same seed, every model (time each took)", columns=3, height="auto",
+            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            count = gr.Slider(1, MAX_PER_MODEL, value=8, step=1, label=t("per_model"))
+            dataset = gr.Dropdown(datasets() or ["mnist"], value="mnist", label=t("dataset"))
+        run = gr.Button(t("run"), variant="primary")
+        gallery = gr.Gallery(label=t("gallery"), columns=3, height="auto", format="png",  # lossless: pixel digits
                              elem_id="compare-gallery")
-    with gr.Tab("Leaderboard"):
-        gr.Markdown(protocol_markdown())
+    with gr.Tab(t("tab_leaderboard")):
+        gr.Markdown(protocol_markdown(), elem_classes=i18n.VERBATIM)
+        gr.Markdown(t("metric_legend"))
+        gr.Markdown(t("legend"))
         gr.Dataframe(leaderboard_rows(), headers=[label for _, label in COLUMNS], interactive=False, wrap=True)
         if leaderboard()["rows"]:
             gr.ScatterPlot(cost_plot(), x="log10 ms per image", y="FD", color="family", tooltip=["checkpoint", "FD"],
-                           title="Quality (FD, lower is better) vs sampling cost (log10 ms per image)", height=360)
-    with gr.Tab("Training replays"):
+                           title=t("plot"), height=360)
+    with gr.Tab(t("tab_replays")):
         names = with_replay()
         with gr.Row():
-            name = gr.Dropdown(names, value=names[0] if names else None, label="Checkpoint")
-            position = gr.Slider(0, 1, value=1, step=0.01, label="Position in training (0 = start, 1 = end)")
-        show = gr.Button("Show", variant="primary")
+            name = gr.Dropdown(names, value=names[0] if names else None, label=t("checkpoint"))
+            position = gr.Slider(0, 1, value=1, step=0.01, label=t("position"))
+        show = gr.Button(t("show"), variant="primary")
         with gr.Row():
-            frame = gr.Image(label="Samples at this point of training", type="pil", format="png")
-            animation = gr.Image(label="The whole replay", type="filepath")
+            frame = gr.Image(label=t("frame"), type="pil", format="png")
+            animation = gr.Image(label=t("replay"), type="filepath")
 
     run.click(same_seed, [seed, count, dataset], gallery, api_name="compare_same_seed")
     show.click(replay, [name, position], [frame, animation], api_name="compare_replay")

@@ -13,7 +13,7 @@ import json
 import gradio as gr
 import torch
 
-from demos import common
+from demos import common, i18n, uploads
 from models.conditional import CAPTION_GRAMMAR, BiGAN, ConditionalGenerator, InfoGenerator, TextToImageGenerator
 from models.hub import checkpoint_folder, default_device, load_pretrained
 from train.conditional import MODELS
@@ -26,7 +26,73 @@ CODE_STEPS = 7                 # columns of the categorical x continuous grid
 MAX_CAPTION_CHARS = 200
 CLASSES_OF = {"cgan": ConditionalGenerator, "acgan": ConditionalGenerator, "infogan": InfoGenerator, "bigan": BiGAN,
               "t2i": TextToImageGenerator}
-TITLES = {"cgan": "cGAN (label concatenated to G and D)", "acgan": "AC-GAN (auxiliary classifier D)"}
+PAPERS = [  # (model, authors and year, title, arXiv id, the title in Korean)
+    ("cGAN", "Mirza & Osindero 2014", "Conditional Generative Adversarial Nets", "1411.1784",
+     "조건부 생성적 적대 신경망"),
+    ("AC-GAN", "Odena, Olah & Shlens 2017", "Conditional Image Synthesis with Auxiliary Classifier GANs", "1610.09585",
+     "보조 분류기 GAN을 이용한 조건부 이미지 합성"),
+    ("InfoGAN", "Chen et al. 2016",
+     "InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets",
+     "1606.03657", "정보량 최대화 생성적 적대 신경망을 이용한 해석 가능한 표현 학습"),
+    ("BiGAN", "Donahue, Krähenbühl & Darrell 2017", "Adversarial Feature Learning", "1605.09782", "적대적 특징 학습"),
+    ("ALI", "Dumoulin et al. 2017", "Adversarially Learned Inference", "1606.00704", "적대적으로 학습한 추론"),
+    ("GAN-CLS", "Reed et al. 2016", "Generative Adversarial Text to Image Synthesis", "1605.05396",
+     "생성적 적대 신경망을 이용한 텍스트-이미지 합성"),
+]
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "조건부 GAN"),
+    "intro": (
+        "Four ways to give a GAN a handle on what it draws, all on DCGAN's 32-px networks trained here on MNIST "
+        "(`python -m train.conditional --model=...`; `models/conditional.py`).\n\n"
+        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv})" for m, a, title, arxiv, _ in PAPERS),
+        "GAN이 무엇을 그릴지 조절할 수 있게 하는 네 가지 방법입니다. 모두 DCGAN의 32픽셀 신경망을 쓰며, 여기서 "
+        "MNIST로 학습했습니다(`python -m train.conditional --model=...`; `models/conditional.py`).\n\n"
+        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv}) (「{ko}」)"
+                     for m, a, title, arxiv, ko in PAPERS)),
+    "tab_class": ("cGAN / AC-GAN", "cGAN / AC-GAN"),
+    "cgan": ("cGAN (label concatenated to G and D)", "cGAN (레이블을 G와 D의 입력에 이어 붙임)"),
+    "acgan": ("AC-GAN (auxiliary classifier D)", "AC-GAN (보조 분류기를 단 D)"),
+    "digit": ("Digit", "숫자"),
+    "run_class": ("Generate this digit", "이 숫자 생성"),
+    "tab_info": ("InfoGAN", "InfoGAN"),
+    "info_intro": (
+        "InfoGAN was never told the labels: the categorical code's values are whatever clusters it found (often "
+        "digits, in its own order); the continuous codes often learn slant and width. Codes were trained in [-1, 1]; "
+        "the grid extrapolates to ±2.",
+        "InfoGAN은 레이블을 한 번도 받지 않았습니다. 범주형 코드의 값은 모델이 스스로 찾아낸 군집이고(대개 숫자지만 "
+        "순서는 모델 나름입니다), 연속 코드는 흔히 기울기와 굵기를 배웁니다. 코드는 [-1, 1] 범위에서 학습했으며, "
+        "격자는 ±2까지 외삽합니다."),
+    "info_seed": ("Seed (the noise z)", "시드 (노이즈 z)"),
+    "category": ("Categorical code c1", "범주형 코드 c1"),
+    "code_1": ("Continuous code c2", "연속 코드 c2"),
+    "code_2": ("Continuous code c3", "연속 코드 c3"),
+    "varied": ("Sweep in the grid", "격자에서 훑을 코드"),
+    "info_samples": ("8 samples with these codes", "이 코드로 만든 샘플 8개"),
+    "info_grid": ("rows: c1 = 0…9; columns: the swept code from -2 to 2", "행: c1 = 0…9, 열: 훑는 코드 −2 → 2"),
+    "tab_bigan": ("BiGAN", "BiGAN"),
+    "bigan_intro": (
+        "Draw a digit (or upload one): the encoder E maps it to a latent vector and the generator draws G(E(x)). "
+        "BiGAN never trains on reconstructions: whatever survives the round trip is what E and G agreed on through "
+        "the joint discriminator.",
+        "숫자를 그리거나 업로드하면 인코더 E가 그것을 잠재 벡터로 보내고, 생성자가 G(E(x))를 그립니다. BiGAN은 "
+        "재구성 손실로 학습한 적이 없습니다. 왕복한 뒤에도 남아 있는 것은 E와 G가 (x, z) 쌍을 보는 결합 판별자를 "
+        "통해 합의한 것뿐입니다."),
+    "encode_sketch": ("Encode the drawing", "그림 인코딩"),
+    "encode_upload": ("Encode the upload", "업로드한 이미지 인코딩"),
+    "pair": ("x (as E sees it) | G(E(x))", "x (E가 보는 모습) | G(E(x))"),
+    "tab_t2i": ("Text to image", "텍스트 → 이미지"),
+    "t2i_intro": (
+        "GAN-CLS (Reed et al. 2016) with the matching-aware discriminator and GAN-INT. The captions it was trained on "
+        "were generated from each digit's label and measured attributes (ink = thin/thick, shear = upright/slanted, "
+        f"bounding box = small/large, in thirds per class). Grammar:\n```\n{CAPTION_GRAMMAR}\n```",
+        "GAN-CLS(Reed et al. 2016)에 캡션과 이미지의 짝을 가려내는(matching-aware) 판별자와 GAN-INT(캡션 임베딩 "
+        "보간)를 더했습니다. 학습에 쓴 캡션은 각 숫자의 레이블과 측정한 속성(잉크 양 = thin/thick, 기울기 = "
+        "upright/slanted, 경계 상자 = small/large; 클래스마다 3등분)에서 자동으로 만든 것입니다. 캡션은 영어로 "
+        f"입력하며, 문법은 다음과 같습니다:\n```\n{CAPTION_GRAMMAR}\n```"),
+    "caption": ("Caption", "캡션 (영어)"),
+    "run_t2i": ("Draw the caption", "캡션대로 그리기"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 def checkpoint(model: str) -> str:
@@ -166,56 +232,50 @@ def samplers() -> dict[str, common.Sampler]:
 
 
 def build() -> None:
-    gr.Markdown("Four ways to give a GAN a handle on what it draws, all on DCGAN's 32-px networks trained here on "
-                "MNIST (`python -m train.conditional --model=...`; papers in `models/conditional.py`).")
-    with gr.Tab("cGAN / AC-GAN"):
-        gr.Markdown(metrics_line("cgan") + "  \n" + metrics_line("acgan"))
+    gr.Markdown(t("intro"))
+    with gr.Tab(t("tab_class")):
+        gr.Markdown(metrics_line("cgan") + "  \n" + metrics_line("acgan"), elem_classes=i18n.VERBATIM)
         with gr.Row():
-            model = gr.Radio([(TITLES[m], m) for m in ("cgan", "acgan")], value="cgan", label="Model")
-            digit = gr.Dropdown(CLASSES, value="7", label="Digit")
-            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label="Number of samples")
-        run = gr.Button("Generate this digit", variant="primary")
-        grid = gr.Image(label="Samples", type="pil", format="png")
-    with gr.Tab("InfoGAN"):
-        gr.Markdown(metrics_line("infogan") + "  \nInfoGAN was never told the labels: the categorical code's values "
-                    "are whatever clusters it found (often digits, in its own order); the continuous codes often "
-                    "learn slant and width. Codes were trained in [-1, 1]; the grid extrapolates to ±2.")
+            model = gr.Radio([(t(m), m) for m in ("cgan", "acgan")], value="cgan", label=t("model"))
+            digit = gr.Dropdown(CLASSES, value="7", label=t("digit"))
+            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label=t("count"))
+        run = gr.Button(t("run_class"), variant="primary")
+        grid = gr.Image(label=t("samples"), type="pil", format="png")
+    with gr.Tab(t("tab_info")):
+        gr.Markdown(metrics_line("infogan"), elem_classes=i18n.VERBATIM)
+        gr.Markdown(t("info_intro"))
         with gr.Row():
-            info_seed = gr.Number(value=0, label="Seed (the noise z)", precision=0, minimum=0, maximum=common.MAX_SEED)
-            category = gr.Slider(0, 9, value=0, step=1, label="Categorical code c1")
-            code_1 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label="Continuous code c2")
-            code_2 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label="Continuous code c3")
-            varied = gr.Radio([("c2", 1), ("c3", 2)], value=1, label="Sweep in the grid")
-        run_info = gr.Button("Generate", variant="primary")
+            info_seed = gr.Number(value=0, label=t("info_seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            category = gr.Slider(0, 9, value=0, step=1, label=t("category"))
+            code_1 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label=t("code_1"))
+            code_2 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label=t("code_2"))
+            varied = gr.Radio([("c2", 1), ("c3", 2)], value=1, label=t("varied"))
+        run_info = gr.Button(t("generate"), variant="primary")
         with gr.Row():
-            info_samples = gr.Image(label="8 samples with these codes", type="pil", format="png")
-            info_grid = gr.Image(label="rows: c1 = 0…9; columns: the swept code from -2 to 2", type="pil",
-                                 format="png")
-    with gr.Tab("BiGAN"):
-        gr.Markdown(metrics_line("bigan") + "  \nDraw a digit (or upload one): the encoder E maps it to a latent "
-                    "vector and the generator draws G(E(x)). BiGAN never trains on reconstructions: whatever "
-                    "survives the round trip is what E and G agreed on through the joint discriminator.")
+            info_samples = gr.Image(label=t("info_samples"), type="pil", format="png")
+            info_grid = gr.Image(label=t("info_grid"), type="pil", format="png")
+    with gr.Tab(t("tab_bigan")):
+        gr.Markdown(metrics_line("bigan"), elem_classes=i18n.VERBATIM)
+        gr.Markdown(t("bigan_intro"))
         with gr.Row():
-            sketch = gr.Sketchpad(label="Draw a digit", type="pil", image_mode="RGBA", canvas_size=(280, 280))
-            upload = gr.Image(label="…or upload one", type="pil", image_mode="RGBA", sources=["upload"])
+            sketch = uploads.SketchUpload(label=t("draw_digit"), type="pil", image_mode="RGBA", canvas_size=(280, 280))
+            upload = uploads.ImageUpload(label=t("or_upload"), type="pil", image_mode="RGBA", sources=["upload"])
         with gr.Row():
-            run_sketch = gr.Button("Encode the drawing", variant="primary")
-            run_upload = gr.Button("Encode the upload")
-        pair = gr.Image(label="x (as E sees it) | G(E(x))", type="pil", format="png")
+            run_sketch = gr.Button(t("encode_sketch"), variant="primary")
+            run_upload = gr.Button(t("encode_upload"))
+        pair = gr.Image(label=t("pair"), type="pil", format="png")
         code = gr.Markdown()
 
-    with gr.Tab("Text to image"):
-        gr.Markdown(metrics_line("t2i") + "  \nGAN-CLS (Reed et al. 2016) with the matching-aware discriminator and "
-                    "GAN-INT. The captions it was trained on were generated from each digit's label and measured "
-                    "attributes (ink = thin/thick, shear = upright/slanted, bounding box = small/large, in thirds per "
-                    f"class). Grammar:\n```\n{CAPTION_GRAMMAR}\n```")
+    with gr.Tab(t("tab_t2i")):
+        gr.Markdown(metrics_line("t2i"), elem_classes=i18n.VERBATIM)
+        gr.Markdown(t("t2i_intro"))
         with gr.Row():
-            caption = gr.Textbox(value="a thick seven", label="Caption", max_lines=1)
-            t2i_seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            t2i_count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label="Number of samples")
-        run_t2i = gr.Button("Draw the caption", variant="primary")
-        t2i_grid = gr.Image(label="Samples", type="pil", format="png")
+            caption = gr.Textbox(value="a thick seven", label=t("caption"), max_lines=1)
+            t2i_seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            t2i_count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label=t("count"))
+        run_t2i = gr.Button(t("run_t2i"), variant="primary")
+        t2i_grid = gr.Image(label=t("samples"), type="pil", format="png")
 
     run.click(class_samples, [model, digit, seed, count], grid, api_name="conditional_class_samples")
     run_info.click(info_codes, [info_seed, category, code_1, code_2, varied], [info_samples, info_grid],

@@ -12,13 +12,49 @@ import json
 import gradio as gr
 import torch
 
-from demos import common
+from demos import common, i18n
 from models.dcgan import Generator
 from models.hub import CHECKPOINTS, checkpoint_folder, default_device, load_pretrained
 
 TITLE = "DCGAN"
 CHECKPOINT = "dcgan-mnist"
 ARITHMETIC_NOISE = 0.25  # the paper adds U(-0.25, 0.25) to the result vector to show its neighbourhood
+PAPER = ("[Unsupervised Representation Learning with Deep Convolutional Generative Adversarial Networks]"
+         "(https://arxiv.org/abs/1511.06434)")
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "DCGAN"),
+    "intro": (
+        f"Deep Convolutional GAN (DCGAN; Radford, Metz & Chintala 2015, *{PAPER}*): strided convolutions instead of "
+        "pooling, BatchNorm, ReLU/LeakyReLU, tanh output. Trained here on MNIST (padded to 32×32) on a CPU "
+        "(`python -m train.dcgan`). Every sample is fixed by its seed and its number in the grid.",
+        f"심층 합성곱 GAN(DCGAN, Deep Convolutional GAN; Radford, Metz & Chintala 2015, *{PAPER}*, 「심층 합성곱 "
+        "생성적 적대 신경망을 이용한 비지도 표현 학습」): 풀링 대신 스트라이드 합성곱, 배치 정규화(BatchNorm), "
+        "ReLU/LeakyReLU, tanh 출력을 씁니다. 여기서는 MNIST(32×32로 패딩)로 CPU에서 학습했습니다"
+        "(`python -m train.dcgan`). 각 샘플은 시드와 격자 안의 번호로 정해집니다."),
+    "tab_interpolate": ("Interpolate", "보간"),
+    "tab_arithmetic": ("Vector arithmetic", "벡터 연산"),
+    "numbered": ("Show sample numbers", "샘플 번호 표시"),
+    "seed_a": ("Seed A", "시드 A"),
+    "seed_b": ("Seed B", "시드 B"),
+    "strip": ("Spherical interpolation, sample 0 of seed A → sample 0 of seed B",
+              "구면 선형 보간(slerp): 시드 A의 0번 샘플 → 시드 B의 0번 샘플"),
+    "arithmetic_intro": (
+        "Generate a numbered grid, pick samples for each term (their latents are averaged, as in the paper), and "
+        "decode **A − B + C**; the last 8 images add small noise to the result. Try a thin digit for A, the same "
+        "digit thick for B and another thick digit for C.",
+        "번호가 붙은 격자를 만든 뒤 각 항에 넣을 샘플을 고르면(논문처럼 고른 샘플들의 잠재 벡터를 평균합니다) "
+        "**A − B + C**를 디코딩합니다. 마지막 8장은 결과 벡터에 작은 노이즈를 더한 것입니다. A에는 가는 숫자, "
+        "B에는 같은 숫자를 굵게 쓴 것, C에는 다른 굵은 숫자를 골라 보세요."),
+    "seed_grid": ("Seed of the grid", "격자의 시드"),
+    "show_grid": ("Show the grid of 64", "64개 격자 보기"),
+    "picks_grid": ("Pick numbers from here", "여기서 번호를 고르세요"),
+    "picks_a": ("A: sample numbers", "A: 샘플 번호"),
+    "picks_b": ("B: sample numbers", "B: 샘플 번호"),
+    "picks_c": ("C: sample numbers", "C: 샘플 번호"),
+    "compute": ("Compute A − B + C", "A − B + C 계산"),
+    "result": ("A | −B | +C | = result | neighbours of the result", "A | −B | +C | = 결과 | 결과 주변의 이웃"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 @functools.cache
@@ -96,43 +132,37 @@ def samplers() -> dict[str, common.Sampler]:
 
 
 def build() -> None:
-    gr.Markdown(
-        "Deep Convolutional GAN ([Radford et al. 2015](https://arxiv.org/abs/1511.06434)): strided convolutions "
-        "instead of pooling, BatchNorm, ReLU/LeakyReLU, tanh output. Trained here on MNIST (padded to 32×32) on a CPU "
-        "(`python -m train.dcgan`). Every sample is fixed by its seed and its number in the grid.")
-    gr.Markdown(metrics_markdown())
-    with gr.Tab("Sample"):
+    gr.Markdown(t("intro"))
+    gr.Markdown(metrics_markdown(), elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("sample")):
         with gr.Row():
-            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label="Number of samples")
-            numbered = gr.Checkbox(value=True, label="Show sample numbers")
-        run = gr.Button("Generate", variant="primary")
-        grid = gr.Image(label="Samples", type="pil", format="png", elem_id="dcgan-grid")
-        gr.Examples([[0, 32, True], [7, 64, True], [42, 16, False]], [seed, count, numbered], grid, generate,
-                    cache_examples=True, cache_mode="lazy")
-    with gr.Tab("Interpolate"):
+            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label=t("count"))
+            numbered = gr.Checkbox(value=True, label=t("numbered"))
+        run = gr.Button(t("generate"), variant="primary")
+        grid = gr.Image(label=t("samples"), type="pil", format="png", elem_id="dcgan-grid")
+        i18n.examples([[0, 32, True], [7, 64, True], [42, 16, False]], [seed, count, numbered], grid, generate,
+                      cache_examples=True, cache_mode="lazy")
+    with gr.Tab(t("tab_interpolate")):
         with gr.Row():
-            seed_a = gr.Number(value=1, label="Seed A", precision=0, minimum=0, maximum=common.MAX_SEED)
-            seed_b = gr.Number(value=2, label="Seed B", precision=0, minimum=0, maximum=common.MAX_SEED)
-            steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label="Steps")
-        run_interp = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(label="Spherical interpolation, sample 0 of seed A → sample 0 of seed B", type="pil",
-                         format="png")
-        animation = gr.Image(label="Animation", type="filepath")
-    with gr.Tab("Vector arithmetic"):
-        gr.Markdown("Generate a numbered grid, pick samples for each term (their latents are averaged, as in the "
-                    "paper), and decode **A − B + C**; the last 8 images add small noise to the result. Try a thin "
-                    "digit for A, the same digit thick for B and another thick digit for C.")
+            seed_a = gr.Number(value=1, label=t("seed_a"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed_b = gr.Number(value=2, label=t("seed_b"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label=t("steps"))
+        run_interp = gr.Button(t("interpolate"), variant="primary")
+        strip = gr.Image(label=t("strip"), type="pil", format="png")
+        animation = gr.Image(label=t("animation"), type="filepath")
+    with gr.Tab(t("tab_arithmetic")):
+        gr.Markdown(t("arithmetic_intro"))
         with gr.Row():
-            seed_arith = gr.Number(value=0, label="Seed of the grid", precision=0, minimum=0, maximum=common.MAX_SEED)
-            show = gr.Button("Show the grid of 64")
-        picks_grid = gr.Image(label="Pick numbers from here", type="pil", format="png")
+            seed_arith = gr.Number(value=0, label=t("seed_grid"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            show = gr.Button(t("show_grid"))
+        picks_grid = gr.Image(label=t("picks_grid"), type="pil", format="png")
         with gr.Row():
-            picks_a = gr.Textbox(value="0", label="A: sample numbers", max_length=64)
-            picks_b = gr.Textbox(value="1", label="B: sample numbers", max_length=64)
-            picks_c = gr.Textbox(value="2", label="C: sample numbers", max_length=64)
-        run_arith = gr.Button("Compute A − B + C", variant="primary")
-        result = gr.Image(label="A | −B | +C | = result | neighbours of the result", type="pil", format="png")
+            picks_a = gr.Textbox(value="0", label=t("picks_a"), max_length=64)
+            picks_b = gr.Textbox(value="1", label=t("picks_b"), max_length=64)
+            picks_c = gr.Textbox(value="2", label=t("picks_c"), max_length=64)
+        run_arith = gr.Button(t("compute"), variant="primary")
+        result = gr.Image(label=t("result"), type="pil", format="png")
 
     run.click(generate, [seed, count, numbered], grid, api_name="dcgan_generate")
     run_interp.click(interpolate, [seed_a, seed_b, steps], [strip, animation], api_name="dcgan_interpolate")

@@ -14,7 +14,7 @@ import time
 import gradio as gr
 import torch
 
-from demos import common
+from demos import common, i18n
 from models.ddpm import DDPM
 from models.hub import checkpoint_folder, load_pretrained
 
@@ -30,6 +30,36 @@ ETA_RANGE = (0.0, 1.0)        # DDIM's eta: 0 deterministic, 1 the DDPM-like amo
 STRIP_COLUMNS = 8             # steps shown in the trajectory strip (evenly spaced, first and last included)
 STRIP_SAMPLES = 4             # samples whose trajectory the strip and the animation show
 ANIMATION_FRAMES = 40         # at most this many steps in the animation
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "확산 모델 (DDPM)"),
+    "intro": (
+        "Denoising diffusion (DDPM; Ho, Jain & Abbeel 2020, [*Denoising Diffusion Probabilistic Models*]"
+        "(https://arxiv.org/abs/2006.11239)): a U-Net learns to predict the noise added to a digit at a random step t "
+        "of a 1000-step noising process; sampling runs the process backwards from pure noise. With fewer steps the "
+        "tab uses DDIM (Song, Meng & Ermon 2021, [*Denoising Diffusion Implicit Models*]"
+        "(https://arxiv.org/abs/2010.02502); eta 0: deterministic; eta 1 re-injects noise like DDPM); at "
+        f"{MAX_STEPS} steps it runs DDPM's ancestral sampler. Each step costs one U-Net pass, so time grows linearly "
+        "with the steps. Trained on MNIST on a CPU (`python -m train.ddpm`); the samplers are diffusers' "
+        "DDPMScheduler and DDIMScheduler.",
+        "디노이징 확산 모델(DDPM; Ho, Jain & Abbeel 2020, [*Denoising Diffusion Probabilistic Models*]"
+        "(https://arxiv.org/abs/2006.11239), 「노이즈 제거 확산 확률 모델」): U-Net이 1000단계 노이즈 추가 과정의 "
+        "임의의 단계 t에서 숫자에 더해진 노이즈를 예측하도록 학습합니다. 샘플링은 순수한 노이즈에서 출발해 이 과정을 "
+        "거꾸로 되돌립니다. 단계 수가 더 적으면 DDIM(Song, Meng & Ermon 2021, [*Denoising Diffusion Implicit "
+        "Models*](https://arxiv.org/abs/2010.02502), 「노이즈 제거 확산 암시적 모델」)을 씁니다(eta 0: 결정적, "
+        f"eta 1: DDPM처럼 매 단계 노이즈를 다시 넣음). {MAX_STEPS}단계에서는 DDPM의 조상 샘플러(ancestral "
+        "sampler)를 그대로 씁니다. 단계마다 U-Net을 한 번 통과하므로 시간은 단계 수에 비례해 늘어납니다. MNIST로 "
+        "CPU에서 학습했으며(`python -m train.ddpm`), 샘플러는 diffusers의 DDPMScheduler와 DDIMScheduler입니다."),
+    "steps_label": (f"Steps (DDIM; {MAX_STEPS} = DDPM ancestral; samples × steps ≤ {MAX_NETWORK_PASSES})",
+              f"단계 수 (DDIM; {MAX_STEPS} = DDPM 조상 샘플링; 샘플 수 × 단계 수 ≤ {MAX_NETWORK_PASSES})"),
+    "eta": ("DDIM eta (0 = deterministic)", "DDIM eta (0 = 결정적)"),
+    "strip": (f"Denoising trajectory of the first {STRIP_SAMPLES} samples: x_t (rows 1, 3, …) and the predicted x_0 "
+              "(rows 2, 4, …); last column: the output",
+              f"처음 {STRIP_SAMPLES}개 샘플의 디노이징 궤적: x_t(1, 3, … 행)와 그로부터 예측한 x_0(2, 4, … 행), "
+              "마지막 열은 최종 출력"),
+    "animation": ("Animation: x_t (top) and predicted x_0 (bottom) over the steps",
+                  "애니메이션: 단계별 x_t(위)와 예측한 x_0(아래)"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 @functools.cache
@@ -171,28 +201,21 @@ def samplers() -> dict[str, common.Sampler]:
 
 # ------------------------------------------------------------------------------------------------ layout
 def build() -> None:
-    gr.Markdown(
-        "Denoising diffusion ([Ho et al. 2020](https://arxiv.org/abs/2006.11239)): a U-Net learns to predict the "
-        "noise added to a digit at a random step t of a 1000-step noising process; sampling runs the process "
-        f"backwards from pure noise. With fewer steps the tab uses [DDIM](https://arxiv.org/abs/2010.02502) "
-        f"(eta 0: deterministic; eta 1 re-injects noise like DDPM); at {MAX_STEPS} steps it runs DDPM's ancestral "
-        "sampler. Each step costs one U-Net pass, so time grows linearly with the steps. Trained on MNIST on a CPU "
-        "(`python -m train.ddpm`); the samplers are diffusers' DDPMScheduler and DDIMScheduler.")
-    gr.Markdown(metrics_markdown() or missing_message())
+    gr.Markdown(t("intro"))
+    gr.Markdown(metrics_markdown() or missing_message(), elem_classes=i18n.VERBATIM)
     with gr.Row():
-        seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-        count = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-        steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label=f"Steps (DDIM; {MAX_STEPS} = DDPM ancestral; "
-                                                                f"samples × steps ≤ {MAX_NETWORK_PASSES})")
-        eta = gr.Slider(*ETA_RANGE, value=0.0, step=0.05, label="DDIM eta (0 = deterministic)")
-    run = gr.Button("Sample", variant="primary")
+        seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+        count = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label=t("count"))
+        steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label=t("steps_label"))
+        eta = gr.Slider(*ETA_RANGE, value=0.0, step=0.05, label=t("eta"))
+    run = gr.Button(t("sample"), variant="primary")
     status = gr.Markdown()
-    grid = gr.Image(label="Samples", type="pil", format="png", elem_id="diffusion-grid")
+    grid = gr.Image(label=t("samples"), type="pil", format="png", elem_id="diffusion-grid")
     with gr.Row():
-        strip = gr.Image(label=f"Denoising trajectory of the first {STRIP_SAMPLES} samples: x_t (rows 1, 3, …) and "
-                               "the predicted x_0 (rows 2, 4, …); last column: the output", type="pil", format="png")
-        animation = gr.Image(label="Animation: x_t (top) and predicted x_0 (bottom) over the steps", type="filepath")
-    gr.Examples([[0, 16, 10, 0.0], [0, 16, 50, 0.0], [3, 8, 1000, 0.0]], [seed, count, steps, eta],
-                [grid, strip, animation, status], generate, cache_examples=True, cache_mode="lazy")
+        strip = gr.Image(label=t("strip"), type="pil", format="png")
+        animation = gr.Image(label=t("animation"), type="filepath")
+    i18n.examples([[0, 16, 10, 0.0], [0, 16, 50, 0.0], [3, 8, 1000, 0.0]], [seed, count, steps, eta],
+                  [grid, strip, animation, status], generate, cache_examples=True, cache_mode="lazy",
+                  headers=[t("seed"), t("count"), t("steps"), t("eta")])
 
     run.click(generate, [seed, count, steps, eta], [grid, strip, animation, status], api_name="diffusion_sample")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from demos import common
+from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, load_pretrained
 from models.pixelcnn import sample_rows
 
@@ -44,6 +44,61 @@ BINARIZE_THRESHOLD = 0.5        # uploads and drawings: a pixel is 1 where its i
 STREAM_EVERY_ROWS = 2           # a partial image is shown every this many rows
 REGIONS = ("bottom half", "box")
 CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
+PAPERS = [  # (model, authors and year, title, arXiv id, the title in Korean)
+    ("PixelCNN, PixelRNN (Row LSTM)", "van den Oord, Kalchbrenner & Kavukcuoglu 2016",
+     "Pixel Recurrent Neural Networks", "1601.06759", "픽셀 순환 신경망"),
+    ("Gated PixelCNN", "van den Oord et al. 2016", "Conditional Image Generation with PixelCNN Decoders",
+     "1606.05328", "PixelCNN 디코더를 이용한 조건부 이미지 생성"),
+    ("PixelCNN++", "Salimans et al. 2017", "PixelCNN++: Improving the PixelCNN with Discretized Logistic Mixture "
+     "Likelihood and Other Modifications", "1701.05517", "이산화 로지스틱 혼합 가능도와 그 밖의 수정으로 개선한 PixelCNN"),
+]
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "PixelCNN / PixelRNN"),
+    "intro": (
+        "Exact-likelihood autoregressive models: p(x) = ∏ p(x_i | x_<i) in raster order. PixelCNN (masked "
+        "convolutions), Gated PixelCNN (vertical + horizontal stacks, no blind spot, class-conditional), PixelCNN++ "
+        "(discretized logistic mixture on 8-bit grey) and the Row LSTM PixelRNN. Binary models: MNIST binarized as "
+        f"genzoo's protocol states; your drawings are binarized at intensity > {BINARIZE_THRESHOLD}.\n\n"
+        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv})" for m, a, title, arxiv, _ in PAPERS),
+        "가능도를 정확히 계산하는 자기회귀 모델입니다: 래스터 순서로 p(x) = ∏ p(x_i | x_<i). PixelCNN(마스크 "
+        "합성곱), Gated PixelCNN(수직·수평 스택으로 사각지대를 없앤 클래스 조건부 모델), PixelCNN++(8비트 회색조 "
+        "위의 이산화 로지스틱 혼합), Row LSTM PixelRNN을 다룹니다. 이진 모델은 genzoo 프로토콜대로 이진화한 MNIST로 "
+        f"학습했고, 직접 그린 숫자는 밝기 > {BINARIZE_THRESHOLD}인 픽셀을 1로 이진화합니다.\n\n"
+        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv}) (「{ko}」)"
+                     for m, a, title, arxiv, ko in PAPERS)),
+    "pixelcnn-mnist": ("PixelCNN", "PixelCNN"),
+    "gated-pixelcnn-mnist": ("Gated PixelCNN (class-conditional)", "Gated PixelCNN (클래스 조건부)"),
+    "pixelcnnpp-mnist": ("PixelCNN++ (8-bit grey)", "PixelCNN++ (8비트 회색조)"),
+    "pixelrnn-mnist": ("PixelRNN (Row LSTM)", "PixelRNN (Row LSTM)"),
+    "auto": ("auto", "자동"),
+    "test_digit": ("test digit", "테스트 숫자"),
+    "my_drawing": ("my drawing", "내 그림"),
+    "bottom_half": ("bottom half", "아래쪽 절반"),
+    "box": ("box", "상자 영역"),
+    "sample_count": (f"Number of samples (PixelCNN++: at most {MAX_SAMPLES_PREFIX})",
+                     f"샘플 수 (PixelCNN++: 최대 {MAX_SAMPLES_PREFIX}개)"),
+    "class_sample": ("Class (gated model; auto = 0, 1, 2, …)", "클래스 (Gated 모델; 자동 = 0, 1, 2, …)"),
+    "grid": ("Samples, drawn row by row", "한 행씩 그려지는 샘플"),
+    "tab_complete": ("Complete", "이미지 완성"),
+    "input": ("Input", "입력"),
+    "index": ("Test digit index", "테스트 숫자 인덱스"),
+    "class_complete": ("Class (gated model)", "클래스 (Gated 모델)"),
+    "drawing": ("Draw or upload a digit (used with 'my drawing')", "숫자를 그리거나 업로드하세요 ('내 그림'일 때 사용)"),
+    "hide": ("Hide", "가릴 부분"),
+    "top": ("Box top row", "상자 위쪽 행"),
+    "bottom": ("Box bottom row (exclusive)", "상자 아래쪽 행 (포함하지 않음)"),
+    "left": ("Box left column", "상자 왼쪽 열"),
+    "right": ("Box right column (exclusive)", "상자 오른쪽 열 (포함하지 않음)"),
+    "completions": ("Completions", "완성할 개수"),
+    "complete": ("Complete", "완성하기"),
+    "completed": ("original | what the model sees | completions", "원본 | 모델이 보는 입력 | 완성 결과"),
+    "tab_nll": ("NLL heat map", "NLL 히트맵"),
+    "class_nll": ("Class (gated model; auto = most likely)", "클래스 (Gated 모델; 자동 = 가장 그럴듯한 클래스)"),
+    "score": ("Score", "점수 계산"),
+    "heat": ("input | -log p(x_rc | x_<rc) per pixel (brighter = more surprising)",
+             "입력 | 픽셀별 −log p(x_rc | x_<rc) (밝을수록 모델이 예상하지 못한 픽셀)"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -252,6 +307,23 @@ def nll_heatmap(name, source, index, drawing, label="auto"):
     return out, text
 
 
+def samplers() -> dict[str, common.Sampler]:
+    """For the Compare tab and the leaderboard: every bundled pixel model at temperature 1, images in [-1, 1]
+    (binary models' samples are {-1, 1}). The gated model is asked for digit i % 10; PixelCNN++ is slow."""
+    def sampler(name):
+        conditional = name == "gated-pixelcnn-mnist"
+
+        def draw(seed, n):
+            model = load(name)
+            labels = torch.arange(n) % 10 if conditional else None
+            *_, (_, x) = sample_rows(model, n, torch.Generator().manual_seed(seed), 1.0, labels)
+            return to_display(x, model).cpu()
+        return common.Sampler(draw, MODELS[name][0], TITLE, unconditional=not conditional,
+                              slow=name == "pixelcnnpp-mnist")
+
+    return {name: sampler(name) for name in available()}
+
+
 def cards_markdown() -> str:
     """Each available checkpoint's test NLL from its metrics.json (a small JSON read; no model is loaded)."""
     from train.pixelcnn import PAPER_ANCHORS, TARGETS
@@ -276,60 +348,54 @@ def cards_markdown() -> str:
 
 # ------------------------------------------------------------------------------------------------ layout
 def build() -> None:
-    gr.Markdown(
-        "Exact-likelihood autoregressive models: p(x) = ∏ p(x_i | x_<i) in raster order. "
-        "[PixelCNN](https://arxiv.org/abs/1601.06759) (masked convolutions), "
-        "[Gated PixelCNN](https://arxiv.org/abs/1606.05328) (vertical + horizontal stacks, no blind spot, "
-        "class-conditional), [PixelCNN++](https://arxiv.org/abs/1701.05517) (discretized logistic mixture on 8-bit "
-        "grey) and the Row LSTM [PixelRNN](https://arxiv.org/abs/1601.06759). Binary models: MNIST binarized as "
-        f"genzoo's protocol states; your drawings are binarized at intensity > {BINARIZE_THRESHOLD}.")
+    gr.Markdown(t("intro"))
     names = list(available())
     default = names[0] if names else None
-    gr.Markdown(cards_markdown() or "")
+    gr.Markdown(cards_markdown() or "", elem_classes=i18n.VERBATIM)
     if missing_message():
-        gr.Markdown(missing_message())
-    choices = [(MODELS[n][0], n) for n in names]
-    with gr.Tab("Sample"):
+        gr.Markdown(missing_message(), elem_classes=i18n.VERBATIM)
+    choices = [(t(n), n) for n in names]
+    classes = [(t("auto"), "auto")] + [(c, c) for c in CLASS_CHOICES if c != "auto"]
+    sources = [(t("test_digit"), "test digit"), (t("my_drawing"), "my drawing")]
+    with gr.Tab(t("sample")):
         with gr.Row():
-            model = gr.Dropdown(choices, value=default, label="Model")
-            count = gr.Slider(1, MAX_SAMPLES, value=8, step=1,
-                              label=f"Number of samples (PixelCNN++: at most {MAX_SAMPLES_PREFIX})")
-            temperature = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label="Temperature")
-            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            label = gr.Dropdown(CLASS_CHOICES, value="auto", label="Class (gated model; auto = 0, 1, 2, …)")
-        run = gr.Button("Sample", variant="primary")
-        grid = gr.Image(label="Samples, drawn row by row", type="pil", format="png")
+            model = gr.Dropdown(choices, value=default, label=t("model"))
+            count = gr.Slider(1, MAX_SAMPLES, value=8, step=1, label=t("sample_count"))
+            temperature = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label=t("temperature"))
+            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            label = gr.Dropdown(classes, value="auto", label=t("class_sample"))
+        run = gr.Button(t("sample"), variant="primary")
+        grid = gr.Image(label=t("grid"), type="pil", format="png")
         status = gr.Markdown()
-    with gr.Tab("Complete"):
+    with gr.Tab(t("tab_complete")):
         with gr.Row():
-            model_c = gr.Dropdown(choices, value=default, label="Model")
-            source = gr.Radio(["test digit", "my drawing"], value="test digit", label="Input")
-            index = gr.Number(value=0, label="Test digit index", precision=0, minimum=0, maximum=MAX_TEST_INDEX)
-            label_c = gr.Dropdown(CLASS_CHOICES, value="auto", label="Class (gated model)")
-        drawing = gr.Sketchpad(label="Draw or upload a digit (used with 'my drawing')", type="pil", height=280)
+            model_c = gr.Dropdown(choices, value=default, label=t("model"))
+            source = gr.Radio(sources, value="test digit", label=t("input"))
+            index = gr.Number(value=0, label=t("index"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            label_c = gr.Dropdown(classes, value="auto", label=t("class_complete"))
+        drawing = uploads.SketchUpload(label=t("drawing"), type="pil", height=280)
         with gr.Row():
-            region = gr.Radio(list(REGIONS), value="bottom half", label="Hide")
-            top = gr.Slider(0, 27, value=10, step=1, label="Box top row")
-            bottom = gr.Slider(1, 28, value=20, step=1, label="Box bottom row (exclusive)")
-            left = gr.Slider(0, 27, value=10, step=1, label="Box left column")
-            right = gr.Slider(1, 28, value=20, step=1, label="Box right column (exclusive)")
+            region = gr.Radio([(t(r.replace(" ", "_")), r) for r in REGIONS], value="bottom half", label=t("hide"))
+            top = gr.Slider(0, 27, value=10, step=1, label=t("top"))
+            bottom = gr.Slider(1, 28, value=20, step=1, label=t("bottom"))
+            left = gr.Slider(0, 27, value=10, step=1, label=t("left"))
+            right = gr.Slider(1, 28, value=20, step=1, label=t("right"))
         with gr.Row():
-            count_c = gr.Slider(1, MAX_COMPLETIONS, value=6, step=1, label="Completions")
-            temperature_c = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label="Temperature")
-            seed_c = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-        run_c = gr.Button("Complete", variant="primary")
-        completed = gr.Image(label="original | what the model sees | completions", type="pil", format="png")
+            count_c = gr.Slider(1, MAX_COMPLETIONS, value=6, step=1, label=t("completions"))
+            temperature_c = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label=t("temperature"))
+            seed_c = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+        run_c = gr.Button(t("complete"), variant="primary")
+        completed = gr.Image(label=t("completed"), type="pil", format="png")
         caption = gr.Markdown()
-    with gr.Tab("NLL heat map"):
+    with gr.Tab(t("tab_nll")):
         with gr.Row():
-            model_h = gr.Dropdown(choices, value=default, label="Model")
-            source_h = gr.Radio(["test digit", "my drawing"], value="test digit", label="Input")
-            index_h = gr.Number(value=0, label="Test digit index", precision=0, minimum=0, maximum=MAX_TEST_INDEX)
-            label_h = gr.Dropdown(CLASS_CHOICES, value="auto", label="Class (gated model; auto = most likely)")
-        drawing_h = gr.Sketchpad(label="Draw or upload a digit (used with 'my drawing')", type="pil", height=280)
-        run_h = gr.Button("Score", variant="primary")
-        heat = gr.Image(label="input | -log p(x_rc | x_<rc) per pixel (brighter = more surprising)", type="pil",
-                        format="png")
+            model_h = gr.Dropdown(choices, value=default, label=t("model"))
+            source_h = gr.Radio(sources, value="test digit", label=t("input"))
+            index_h = gr.Number(value=0, label=t("index"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            label_h = gr.Dropdown(classes, value="auto", label=t("class_nll"))
+        drawing_h = uploads.SketchUpload(label=t("drawing"), type="pil", height=280)
+        run_h = gr.Button(t("score"), variant="primary")
+        heat = gr.Image(label=t("heat"), type="pil", format="png")
         total = gr.Markdown()
 
     run.click(sample_stream, [model, count, temperature, seed, label], [grid, status], api_name="pixelcnn_sample")

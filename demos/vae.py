@@ -16,7 +16,7 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos import common
+from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, load_pretrained
 from models.vae import VAE, Autoencoder
 
@@ -41,6 +41,71 @@ IWAE_K = 1000                  # importance samples for the NLL estimate of a dr
 BINARIZE_THRESHOLD = 0.5       # a drawing's pixel is 1 where its intensity (0..1) is above this
 STATS_DIGITS = 1000            # test digits behind the code statistics (active dimensions, the AE's fitted Gaussian)
 SEED_OFFSET = 1                # the IWAE estimate of a drawing uses a fixed generator: seed SEED_OFFSET
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "VAE와 AE"),
+    "intro": (
+        "Variational autoencoder (VAE; Kingma & Welling 2014, [*Auto-Encoding Variational Bayes*]"
+        "(https://arxiv.org/abs/1312.6114)) and a plain autoencoder (AE) with the same convolutional encoder and "
+        "decoder, on dynamically binarized MNIST (`python -m train.vae`; `models/vae.py`). Test NLLs are "
+        "importance-weighted estimates (IWAE; Burda, Grosse & Salakhutdinov 2016, [*Importance Weighted "
+        "Autoencoders*](https://arxiv.org/abs/1509.00519)); images show the decoder's Bernoulli means.",
+        "변분 오토인코더(VAE, Variational Autoencoder; Kingma & Welling 2014, [*Auto-Encoding Variational Bayes*]"
+        "(https://arxiv.org/abs/1312.6114), 「변분 베이즈 오토인코딩」)와, 같은 합성곱 인코더·디코더를 쓰는 일반 "
+        "오토인코더(AE)를 동적으로 이진화한 MNIST로 학습했습니다(`python -m train.vae`; `models/vae.py`). 테스트 "
+        "NLL(음의 로그 가능도)은 중요도 가중 추정치입니다(IWAE; Burda, Grosse & Salakhutdinov 2016, "
+        "[*Importance Weighted Autoencoders*](https://arxiv.org/abs/1509.00519), 「중요도 가중 오토인코더」). "
+        "이미지는 디코더가 내놓는 베르누이 분포의 평균입니다."),
+    "vae-mnist": ("VAE, 32-d latent", "VAE, 32차원 잠재 공간"),
+    "vae2d-mnist": ("VAE, 2-d latent", "VAE, 2차원 잠재 공간"),
+    "vae": ("VAE", "VAE"),
+    "sample_intro": (
+        "The VAE's prior is where its decoder was trained to draw from. The autoencoder's code space has no prior: "
+        "the same Gaussian noise through its decoder is not a sample of anything.",
+        "VAE의 디코더는 사전 분포에서 뽑은 z로부터 그리도록 학습되었습니다. 오토인코더의 코드 공간에는 사전 분포가 "
+        "없으므로, 같은 가우시안 노이즈를 그 디코더에 넣어도 어떤 분포의 샘플도 되지 않습니다."),
+    "vae_grid": ("VAE: z ~ N(0, I)", "VAE: z ~ N(0, I)"),
+    "ae_grid": ("AE: the same z ~ N(0, I)", "AE: 같은 z ~ N(0, I)"),
+    "ae_fitted": ("AE: z scaled to its codes' mean and std", "AE: 코드의 평균과 표준편차에 맞춰 변환한 z"),
+    "tab_reconstruct": ("Reconstruct", "재구성"),
+    "reconstruct_intro": (
+        "Draw a digit (or upload one): it is brought to MNIST's 28×28 format, binarized, and reconstructed by both "
+        "models. The AE usually reconstructs more sharply (it spends nothing on a prior); the VAE pays for a latent "
+        "space it can sample from.",
+        "숫자를 그리거나 업로드하면 MNIST의 28×28 형식으로 바꾸고 이진화한 뒤 두 모델로 재구성합니다. 보통 AE가 더 "
+        "선명하게 재구성합니다(사전 분포에 아무 비용도 쓰지 않으니까요). VAE는 샘플링할 수 있는 잠재 공간을 얻는 "
+        "대가를 치릅니다."),
+    "reconstruct_sketch": ("Reconstruct the drawing", "그림 재구성"),
+    "reconstruct_upload": ("Reconstruct the upload", "업로드한 이미지 재구성"),
+    "pair": ("you | binarized | AE | VAE", "입력 | 이진화 | AE | VAE"),
+    "index_a": ("Test digit A (index)", "테스트 숫자 A (인덱스)"),
+    "index_b": ("Test digit B (index)", "테스트 숫자 B (인덱스)"),
+    "strip": ("Linear path between the two codes, decoded", "두 코드를 잇는 직선 경로를 디코딩한 결과"),
+    "vae_path": ("VAE path (animation)", "VAE 경로 (애니메이션)"),
+    "tab_manifold": ("2-D latent manifold", "2차원 잠재 매니폴드"),
+    "manifold_intro": (
+        "The 2-d VAE's decoder over an evenly spaced grid of the prior's quantiles (Kingma & Welling, figure 4), "
+        "beside where the test digits' posterior means fall.",
+        "2차원 VAE의 디코더를 사전 분포의 분위수에 고르게 놓은 격자 위에서 그린 그림(Kingma & Welling, 그림 4)과, "
+        "테스트 숫자들의 사후 분포 평균이 놓이는 위치입니다."),
+    "side": ("Grid size", "격자 크기"),
+    "run_manifold": ("Draw the manifold", "매니폴드 그리기"),
+    "picture": ("Decoder means over the grid", "격자 위의 디코더 평균"),
+    "scatter": ("Test digits in latent space", "잠재 공간 속의 테스트 숫자"),
+    "tab_traverse": ("Traverse", "잠재 차원 탐색"),
+    "traverse_intro": (
+        f"Move one latent dimension at a time around sample 0 of a seed. The sliders control the {NUM_SLIDERS} most "
+        "active dimensions (largest mean KL on test digits); a VAE leaves some dimensions unused (their posterior "
+        "equals the prior), and moving those changes nothing.",
+        f"시드의 0번 샘플을 중심으로 잠재 차원을 하나씩 움직여 봅니다. 슬라이더는 가장 활발한 {NUM_SLIDERS}개 "
+        "차원(테스트 숫자에서 평균 KL이 가장 큰 차원)을 조절합니다. VAE는 일부 차원을 쓰지 않고 남겨 두는데(사후 "
+        "분포가 사전 분포와 같아집니다), 그런 차원은 움직여도 아무것도 바뀌지 않습니다."),
+    "slider": ("Slider", "슬라이더"),
+    "decode": ("Decode", "디코딩"),
+    "moved": ("Sample 0 with the sliders' offsets", "슬라이더 값만큼 옮긴 0번 샘플"),
+    "table": (f"Each row: one dimension swept from {-TRAVERSAL_RANGE} to {TRAVERSAL_RANGE}",
+              f"각 행: 한 차원을 {-TRAVERSAL_RANGE}에서 {TRAVERSAL_RANGE}까지 훑은 결과"),
+}
+t = i18n.Translator(__name__, STRINGS)
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -342,70 +407,59 @@ def samplers() -> dict[str, common.Sampler]:
 
 
 def build() -> None:
-    gr.Markdown(
-        "Variational autoencoder ([Kingma & Welling 2014](https://arxiv.org/abs/1312.6114)) and a plain autoencoder "
-        "with the same convolutional encoder and decoder, on dynamically binarized MNIST (`python -m train.vae`; "
-        "`models/vae.py`). Test NLLs are importance-weighted estimates ([Burda et al. 2016]"
-        "(https://arxiv.org/abs/1509.00519)); images show the decoder's Bernoulli means.  \n"
-        + "  \n".join(metrics_line(name) for name in MODELS)
-        + ("  \n" + missing_message() if missing_message() else ""))
-    with gr.Tab("Sample"):
-        gr.Markdown("The VAE's prior is where its decoder was trained to draw from. The autoencoder's code space has "
-                    "no prior: the same Gaussian noise through its decoder is not a sample of anything.")
+    gr.Markdown(t("intro"))
+    gr.Markdown("  \n".join(metrics_line(name) for name in MODELS)
+                + ("  \n" + missing_message() if missing_message() else ""), elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("sample")):
+        gr.Markdown(t("sample_intro"))
         with gr.Row():
-            vae_name = gr.Radio([(MODELS[n][0], n) for n in VAES], value="vae-mnist", label="VAE")
-            seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-            count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label="Number of samples")
-        run_sample = gr.Button("Sample", variant="primary")
+            vae_name = gr.Radio([(t(n), n) for n in VAES], value="vae-mnist", label=t("vae"))
+            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label=t("count"))
+        run_sample = gr.Button(t("sample"), variant="primary")
         with gr.Row():
-            vae_grid = gr.Image(label="VAE: z ~ N(0, I)", type="pil", format="png")
-            ae_grid = gr.Image(label="AE: the same z ~ N(0, I)", type="pil", format="png")
-            ae_fitted = gr.Image(label="AE: z scaled to its codes' mean and std", type="pil", format="png")
+            vae_grid = gr.Image(label=t("vae_grid"), type="pil", format="png")
+            ae_grid = gr.Image(label=t("ae_grid"), type="pil", format="png")
+            ae_fitted = gr.Image(label=t("ae_fitted"), type="pil", format="png")
         sample_note = gr.Markdown()
-    with gr.Tab("Reconstruct"):
-        gr.Markdown("Draw a digit (or upload one): it is brought to MNIST's 28×28 format, binarized, and "
-                    "reconstructed by both models. The AE usually reconstructs more sharply (it spends nothing on a "
-                    "prior); the VAE pays for a latent space it can sample from.")
+    with gr.Tab(t("tab_reconstruct")):
+        gr.Markdown(t("reconstruct_intro"))
         with gr.Row():
-            sketch = gr.Sketchpad(label="Draw a digit", type="pil", image_mode="RGBA", canvas_size=(280, 280))
-            upload = gr.Image(label="…or upload one", type="pil", image_mode="RGBA", sources=["upload"])
+            sketch = uploads.SketchUpload(label=t("draw_digit"), type="pil", image_mode="RGBA", canvas_size=(280, 280))
+            upload = uploads.ImageUpload(label=t("or_upload"), type="pil", image_mode="RGBA", sources=["upload"])
         with gr.Row():
-            run_sketch = gr.Button("Reconstruct the drawing", variant="primary")
-            run_upload = gr.Button("Reconstruct the upload")
-        pair = gr.Image(label="you | binarized | AE | VAE", type="pil", format="png")
+            run_sketch = gr.Button(t("reconstruct_sketch"), variant="primary")
+            run_upload = gr.Button(t("reconstruct_upload"))
+        pair = gr.Image(label=t("pair"), type="pil", format="png")
         scores = gr.Markdown()
-    with gr.Tab("Interpolate"):
+    with gr.Tab(t("interpolate")):
         with gr.Row():
-            index_a = gr.Number(value=3, label="Test digit A (index)", precision=0, minimum=0, maximum=MAX_TEST_INDEX)
-            index_b = gr.Number(value=2, label="Test digit B (index)", precision=0, minimum=0, maximum=MAX_TEST_INDEX)
-            steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label="Steps")
-        run_interp = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(label="Linear path between the two codes, decoded", type="pil", format="png")
+            index_a = gr.Number(value=3, label=t("index_a"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            index_b = gr.Number(value=2, label=t("index_b"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label=t("steps"))
+        run_interp = gr.Button(t("interpolate"), variant="primary")
+        strip = gr.Image(label=t("strip"), type="pil", format="png")
         with gr.Row():
-            animation = gr.Image(label="VAE path (animation)", type="filepath")
+            animation = gr.Image(label=t("vae_path"), type="filepath")
             rows_note = gr.Markdown()
-    with gr.Tab("2-D latent manifold"):
-        gr.Markdown("The 2-d VAE's decoder over an evenly spaced grid of the prior's quantiles (Kingma & Welling, "
-                    "figure 4), beside where the test digits' posterior means fall.")
-        side = gr.Slider(2, MAX_MANIFOLD_SIDE, value=15, step=1, label="Grid size")
-        run_manifold = gr.Button("Draw the manifold", variant="primary")
+    with gr.Tab(t("tab_manifold")):
+        gr.Markdown(t("manifold_intro"))
+        side = gr.Slider(2, MAX_MANIFOLD_SIDE, value=15, step=1, label=t("side"))
+        run_manifold = gr.Button(t("run_manifold"), variant="primary")
         with gr.Row():
-            picture = gr.Image(label="Decoder means over the grid", type="pil", format="png")
-            scatter = gr.Image(label="Test digits in latent space", type="pil", format="png")
-    with gr.Tab("Traverse"):
-        gr.Markdown(f"Move one latent dimension at a time around sample 0 of a seed. The sliders control the "
-                    f"{NUM_SLIDERS} most active dimensions (largest mean KL on test digits); a VAE leaves some "
-                    "dimensions unused (their posterior equals the prior), and moving those changes nothing.")
+            picture = gr.Image(label=t("picture"), type="pil", format="png")
+            scatter = gr.Image(label=t("scatter"), type="pil", format="png")
+    with gr.Tab(t("tab_traverse")):
+        gr.Markdown(t("traverse_intro"))
         with gr.Row():
-            trav_name = gr.Radio([(MODELS[n][0], n) for n in VAES], value="vae-mnist", label="VAE")
-            trav_seed = gr.Number(value=0, label="Seed", precision=0, minimum=0, maximum=common.MAX_SEED)
-        sliders = [gr.Slider(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, value=0, step=0.1, label=f"Slider {i + 1}")
+            trav_name = gr.Radio([(t(n), n) for n in VAES], value="vae-mnist", label=t("vae"))
+            trav_seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+        sliders = [gr.Slider(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, value=0, step=0.1, label=t("slider") + f" {i + 1}")
                    for i in range(NUM_SLIDERS)]
-        run_trav = gr.Button("Decode", variant="primary")
+        run_trav = gr.Button(t("decode"), variant="primary")
         with gr.Row():
-            moved = gr.Image(label="Sample 0 with the sliders' offsets", type="pil", format="png")
-            table = gr.Image(label=f"Each row: one dimension swept from {-TRAVERSAL_RANGE} to {TRAVERSAL_RANGE}",
-                             type="pil", format="png")
+            moved = gr.Image(label=t("moved"), type="pil", format="png")
+            table = gr.Image(label=t("table"), type="pil", format="png")
         trav_note = gr.Markdown()
 
     run_sample.click(sample, [vae_name, seed, count], [vae_grid, ae_grid, ae_fitted, sample_note],

@@ -264,6 +264,19 @@ def test_tab_sample_streams_row_by_row(tiny_tab):
     assert again.tobytes() == frames[-1][0].tobytes()
 
 
+def test_tab_samplers_for_compare_and_leaderboard(tiny_tab):
+    samplers = tab.samplers()
+    assert set(samplers) == set(tiny_tab)
+    assert samplers["pixelcnnpp-mnist"].slow and not samplers["pixelcnn-mnist"].slow
+    assert not samplers["gated-pixelcnn-mnist"].unconditional and samplers["pixelcnn-mnist"].unconditional
+    for name, sampler in samplers.items():
+        x = sampler.sample(5, 3)
+        assert x.shape == (3, 1, S, S) and x.min() >= -1 and x.max() <= 1 and torch.equal(x, sampler.sample(5, 3))
+        assert torch.equal(sampler.sample(5, 2), x[:2])  # sample i of a seed is the same whatever the count
+        if name != "pixelcnnpp-mnist":
+            assert set(x.unique().tolist()) <= {-1.0, 1.0}  # binary digits, shown as black and white
+
+
 def test_tab_complete_keeps_visible_pixels(tiny_tab, monkeypatch):
     seen = {}
     original = tab.sample_rows
