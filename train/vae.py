@@ -42,6 +42,7 @@ from train import common, data
 
 TITLES = {"vae": "VAE", "ae": "Autoencoder"}
 TARGET_NLL = 92.0  # genzoo issue 4: the VAE's IWAE estimate of the binarized-MNIST test NLL, nats
+PAPER_DYNAMIC_NLL = 86.76  # Burda et al. 2016: 1-layer VAE, dynamic binarization, k = 5000
 PAPER_ANCHOR = ("86.76 nats (dynamic binarization) / 88.71 (static), VAE with one stochastic layer, k = 5000 "
                 "(Burda et al. 2016, table 1 and appendix)")
 EVAL_SEED = 4321   # posterior samples of every NLL / ELBO the card reports
@@ -223,7 +224,11 @@ def verdict(cfg: Config, metrics: dict | None, kimg: float) -> str:
     else:
         target = f"Target (genzoo issue 4): <= {TARGET_NLL:.0f} nats; not evaluated in this run."
     subset = f", over the first {cfg.iwae_images} test digits (standard error in the table)" if cfg.iwae_images else ""
-    return (f"{target} The paper's figure: {PAPER_ANCHOR}. Why this checkpoint is further away: it saw "
+    below = bool(metrics) and cfg.latent_dim != 2 and metrics["values"]["nll_nats"] < PAPER_DYNAMIC_NLL
+    why = ("Why this checkpoint reads below the paper's MLP VAE: its encoder and decoder are convolutional, which "
+           "suits images better than the paper's MLPs, while the paper's longer training would only lower its own "
+           "figure; the comparison is loose because" if below else "Why this checkpoint is further away:")
+    return (f"{target} The paper's figure: {PAPER_ANCHOR}. {why} it saw "
             f"{kimg:.0f} kimg (~{kimg * 1000 / 60000:.0f} passes over the data) with small conv nets on a CPU, where "
             f"the paper trained for 3280 passes; its estimate uses k = {cfg.iwae_k}, not 5000, which reads a little "
             f"higher{subset}; and our test set is one stochastic binarization with a fixed seed, neither the paper's "
