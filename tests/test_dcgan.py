@@ -1,9 +1,5 @@
 import math
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +13,7 @@ from models.dcgan import Discriminator, Generator, d_loss_nonsaturating, doublin
 from models.hub import load_pretrained
 from train import common as train_common
 from train import dcgan as trainer
+from tests.faults import kill_9_mid_run
 
 TINY = dict(latent_dim=8, hidden_channels=4, image_channels=1, image_size=28)
 TINY_TRAIN = dict(fake_data=True, latent_dim=8, g_channels=4, d_channels=4, batch_size=16, sample_every=1000,
@@ -126,16 +123,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
     """A real kill -9 mid-run: the atomically written resume file lets --resume finish bit for bit."""
     args = [f"--{k}={v}" for k, v in TINY_TRAIN.items()] + ["--max_steps=40", "--save_every=3"]
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "train.dcgan", *args, f"--out_dir={run_dir}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    resume_file, deadline = run_dir / "resume.pt", time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if resume_file.exists() and train_common.load_resume(resume_file)["step"] >= 6:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    step = train_common.load_resume(resume_file)["step"]
+    step = kill_9_mid_run("train.dcgan", args, run_dir, after_step=6)
     assert 6 <= step < 40, "the run should have been killed part-way"
     cfg = dict(TINY_TRAIN, save_every=3, max_steps=40)
     resumed = trainer.main(trainer.Config(out_dir=str(run_dir), resume=True, **cfg))

@@ -1,5 +1,6 @@
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from models.vae import (VAE, Autoencoder, bernoulli_log_likelihood, gaussian_log
                         standard_normal_log_density)
 from train import data
 from train import vae as trainer
+from tests.faults import kill_9_mid_run
 
 TINY = dict(latent_dim=4, hidden_channels=4, hidden_features=16, image_size=8)
 TINY_TRAIN = dict(fake_data=True, latent_dim=4, hidden_channels=4, hidden_features=16, batch_size=8, save_every=2,
@@ -194,6 +196,40 @@ def test_resume_equals_uninterrupted(tmp_path):
     resumed = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "b"), resume=True, **cfg))
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_equals_uninterrupted(tmp_path):
+    """The likelihood trainers' skeleton (common.TrainingRun) survives a real kill -9 as DCGAN's loop does."""
+    cfg = dict(TINY_TRAIN, model="vae", image_size=8, save_every=3, max_steps=40)
+    run_dir = tmp_path / "killed"
+    step = kill_9_mid_run("train.vae", [f"--{k}={v}" for k, v in cfg.items()], run_dir, after_step=6)
+    assert 6 <= step < 40, "the run should have been killed part-way"
+    resumed = trainer.main(trainer.Config(out_dir=str(run_dir), resume=True, **cfg))
+    straight = trainer.main(trainer.Config(out_dir=str(tmp_path / "straight"), **cfg))
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_crash_mid_export_leaves_the_previous_checkpoint_loadable(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    from train import common as train_common
+
+    old = VAE(**TINY).eval()
+    train_common.save_export(old, tmp_path / "ckpt")
+
+    def crash(tensors, filename, *args, **kwargs):  # a process killed while writing the weights
+        Path(filename).write_bytes(b"\x00" * 10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train_common.save_export(VAE(**TINY), tmp_path / "ckpt")
+    monkeypatch.undo()
+    loaded = load_pretrained(VAE, str(tmp_path / "ckpt"), device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), loaded.state_dict().values()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary folder left behind
 
 
 def test_config_and_checkpoint_names():

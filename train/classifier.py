@@ -104,7 +104,7 @@ def main(cfg: Config) -> Classifier:
     test_acc = accuracy(model, x_test, y_test, device)
     wall = time.time() - start
     export_dir = Path(cfg.export_dir) if cfg.export_dir else Path(cfg.out_dir) / "checkpoint"
-    model.cpu().save_pretrained(export_dir)
+    common.save_export(model.cpu(), export_dir)
     metrics = {"protocol": f"top-1 accuracy on the {len(x_test)} {cfg.dataset} test images, no augmentation",
                "values": {"test_accuracy": test_acc}}
     (export_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

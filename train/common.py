@@ -8,8 +8,10 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import types
 import typing
@@ -79,6 +81,21 @@ def save_resume(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def save_export(model, folder: Path) -> None:
+    """model.save_pretrained(folder), atomically per file: the files are written into a temporary sibling folder and
+    then renamed over the old ones (weights first), so a kill -9 mid-export leaves the previous config.json and
+    model.safetensors in place, never half of a file that load_pretrained would then try to read."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        for name in sorted(os.listdir(tmp), key=lambda n: n != "model.safetensors"):
+            os.replace(tmp / name, folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_resume(path: Path) -> dict:
@@ -396,7 +413,7 @@ class TrainingRun:
         if self.accelerator.is_main_process:
             from PIL import Image
 
-            export.save_pretrained(folder)
+            save_export(export, folder)
             (self.out_dir / "history.json").write_text(json.dumps(self.history))
             frames = sorted((self.out_dir / "replay").glob("step*.png"))
             training = {"labels": labels, "history": self.history[::max(1, len(self.history) // 400)],

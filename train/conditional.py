@@ -290,7 +290,7 @@ def main(cfg: Config) -> nn.Module:
         pick = lambda n, g: (images[torch.randint(0, len(images), (n,), generator=g)],)  # noqa: E731
         export.encoder = common.recalibrate_batchnorm(export.encoder, 0, cfg.bn_batches, inputs=pick)
         if run.accelerator.is_main_process:
-            export.save_pretrained(folder)
+            common.save_export(export, folder)
     if run.accelerator.is_main_process:
         metrics = None
         if cfg.evaluate and not cfg.fake_data and cfg.dataset in ("mnist", "fashion-mnist") and complete:

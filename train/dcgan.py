@@ -151,7 +151,7 @@ def main(cfg: Config) -> Generator:
     export = common.recalibrate_batchnorm(G_ema, cfg.latent_dim)
     if accelerator.is_main_process:
         export_dir = Path(cfg.export_dir) if cfg.export_dir else out_dir / "checkpoint"
-        export.save_pretrained(export_dir)
+        common.save_export(export, export_dir)
         (out_dir / "history.json").write_text(json.dumps(history))
         metrics = None
         if cfg.evaluate and not cfg.fake_data and cfg.dataset in ("mnist", "fashion-mnist") and step == total_steps:
