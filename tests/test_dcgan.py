@@ -18,7 +18,6 @@ from tests.faults import kill_9_mid_run
 TINY = dict(latent_dim=8, hidden_channels=4, image_channels=1, image_size=28)
 TINY_TRAIN = dict(fake_data=True, latent_dim=8, g_channels=4, d_channels=4, batch_size=16, sample_every=1000,
                   save_every=2, evaluate=False, device="cpu")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])
