@@ -1,6 +1,5 @@
 import math
 import os
-from pathlib import Path
 
 import gradio as gr
 import pytest
