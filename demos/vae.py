@@ -25,9 +25,9 @@ TITLE = "VAE & AE"
 MODELS = {
     "vae-mnist": ("VAE, 32-d latent", VAE, "python -m train.vae --model=vae --export_dir=assets/checkpoints/vae-mnist"),
     "vae2d-mnist": ("VAE, 2-d latent", VAE,
-                    "python -m train.vae --model=vae --latent_dim=2 --export_dir=assets/checkpoints/vae2d-mnist"),
+                    "python -m train.vae --model=vae --latent_dim=2 --kimg=500 --export_dir=assets/checkpoints/vae2d-mnist"),
     "ae-mnist": ("Autoencoder, 32-d code", Autoencoder,
-                 "python -m train.vae --model=ae --export_dir=assets/checkpoints/ae-mnist"),
+                 "python -m train.vae --model=ae --kimg=500 --export_dir=assets/checkpoints/ae-mnist"),
 }
 VAES = ("vae-mnist", "vae2d-mnist")
 # Limits (every input is bounded; the messages quote these)

@@ -40,7 +40,7 @@ class Config:
     output_channels: int = 64       # width of the two 1x1 ReLU layers before the logits
     batch_size: int = 32            # images per step (the paper: 16 to 128 depending on the dataset)
     lr: float = 1e-3                # Adam learning rate at step 0; decays linearly to 0 at the last step
-    kimg: int = 300                 # training length in thousands of (freshly binarized) digits; 300 = 5 epochs
+    kimg: int = 150                 # training length in thousands of (freshly binarized) digits; 150 = 2.5 epochs
     ema_decay: float = 0.999        # EMA of the weights per step; 0 ships the last iterate
     seed: int = 0                   # init, data order and binarization are functions of seed and step
     out_dir: str = "runs/pixelrnn-mnist"  # resume file, sample grids, curves, history

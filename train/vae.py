@@ -2,8 +2,8 @@
 
 Reproduce the bundled checkpoints (each card gives its measured wall time and hardware):
     python -m train.vae --model=vae --export_dir=assets/checkpoints/vae-mnist
-    python -m train.vae --model=vae --latent_dim=2 --export_dir=assets/checkpoints/vae2d-mnist
-    python -m train.vae --model=ae --export_dir=assets/checkpoints/ae-mnist
+    python -m train.vae --model=vae --latent_dim=2 --kimg=500 --export_dir=assets/checkpoints/vae2d-mnist
+    python -m train.vae --model=ae --kimg=500 --export_dir=assets/checkpoints/ae-mnist
 Continue a killed run where it stopped (bit for bit): add --resume (same --out_dir).
 Closer to the papers' length, on a GPU:
     accelerate launch -m train.vae --model=vae --kimg=100000 --iwae_images=0 --iwae_k=5000
