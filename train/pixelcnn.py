@@ -95,7 +95,7 @@ class Config:
 
 # Bundled lengths, sized for ~30 min on 2 CPU cores at the default widths (measured with 1 thread: PixelCNN 60 img/s,
 # gated 40 img/s, PixelCNN++ 28 img/s at batch 32; 2 threads give ~1.6x)
-KIMG = {"pixelcnn": 150, "gated": 100, "pixelcnnpp": 30}
+KIMG = {"pixelcnn": 150, "gated": 100, "pixelcnnpp": 75}
 PANELS = [[("nll", "train NLL, nats/image")], [("lr", "learning rate")]]
 
 
