@@ -52,6 +52,7 @@ bench: data
 	$(PY) -m bench.pixelcnn
 	$(PY) -m bench.pixelrnn
 	$(PY) -m bench.ddpm
+	$(PY) -m bench.style
 	$(PY) -m bench.load
 
 clean:
