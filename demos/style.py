@@ -133,6 +133,18 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
 t = i18n.Translator(__name__, STRINGS)
 
 
+class MaskUpload(gr.ImageMask):
+    """gr.ImageMask with its files checked before gradio decodes them, like demos.uploads' components (an API client
+    can send any file to the mask)."""
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # gr.ImageMask is gradio's ImageEditor with other defaults
+
+    def preprocess(self, payload):
+        files = [] if payload is None else [payload.background, payload.composite, *(payload.layers or [])]
+        return uploads.checked(super().preprocess, files, payload)
+
+
 # ------------------------------------------------------------------------------------------------ models
 def encoder(name: str, pooling: str = "max"):
     """(encoder on the default device, note): the asked-for encoder, or EfficientNet-Lite0 with a note saying why
@@ -453,8 +465,8 @@ def build() -> None:
             with gr.Row():
                 extra_weights = [gr.Slider(0, MAX_STYLE_WEIGHT, value=1, step=0.1, label=t("weight") + f" {i}")
                                  for i in range(2, MAX_STYLES + 1)]
-        mask = gr.ImageMask(label=t("mask"), type="pil", image_mode="RGBA", sources=[], layers=False,
-                            transforms=(), format="png")
+        mask = MaskUpload(label=t("mask"), type="pil", image_mode="RGBA", sources=[], layers=False,
+                          transforms=(), format="png")
         run_adain = gr.Button(t("run_adain"), variant="primary")
         adain_image = gr.Image(label=t("adain_out"), type="pil", format="png")
         adain_text = gr.Markdown(elem_classes=i18n.VERBATIM)

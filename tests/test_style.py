@@ -446,3 +446,21 @@ def test_tab_examples_exist_with_their_licences():
         assert f"`{name}`" in readme, name
         with Image.open(path) as im:
             assert max(im.size) <= 512
+
+
+def test_tab_mask_files_are_checked_before_decoding(tmp_path):
+    import gradio as gr
+    from gradio.components.image_editor import EditorData
+    from gradio.data_classes import FileData
+
+    from demos import style as tab
+
+    (tmp_path / "bad.png").write_bytes(b"not a png at all")
+    Image.new("RGBA", (20, 10), (255, 0, 0, 255)).save(tmp_path / "ok.png")
+    ok, bad = FileData(path=str(tmp_path / "ok.png")), FileData(path=str(tmp_path / "bad.png"))
+    with gr.Blocks():
+        mask = tab.MaskUpload(type="pil", image_mode="RGBA", sources=[], layers=False, transforms=(), format="png")
+    value = mask.preprocess(EditorData(background=ok, layers=[ok], composite=ok))
+    assert tab.read_mask(value, (4, 8)).mean() == 1  # an opaque layer: painted everywhere
+    with pytest.raises(gr.Error, match="Not an image file"):
+        mask.preprocess(EditorData(background=ok, layers=[bad], composite=None))
