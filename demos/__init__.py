@@ -1,6 +1,14 @@
 """The app's tabs, in order. Each module exposes TITLE and build(); app.py makes one gr.Tab per entry. Tabs that
-serve image checkpoints also expose samplers(), which the Compare tab and train/leaderboard.py read."""
+serve image checkpoints also expose samplers(), which the Compare tab and train/leaderboard.py read.
 
-from demos import compare, conditional, dcgan, diffusion, objectives, pixelcnn, style, vae
+TABS is built on first use (PEP 562): the trainers import demos.common for their replay grids, and that must not
+import gradio and every tab (a training machine, a GPU box say, need not have the app's packages)."""
 
-TABS = [dcgan, objectives, conditional, vae, pixelcnn, diffusion, style, compare]
+
+def __getattr__(name: str):
+    if name != "TABS":
+        raise AttributeError(f"module 'demos' has no attribute {name!r}")
+    from demos import compare, conditional, dcgan, diffusion, objectives, pixelcnn, style, translation, vae
+
+    globals()["TABS"] = tabs = [dcgan, objectives, conditional, vae, pixelcnn, diffusion, translation, style, compare]
+    return tabs

@@ -14,7 +14,7 @@ import time
 import gradio as gr
 from PIL import Image
 
-from demos import common, i18n
+from demos import common, i18n, uploads
 
 TITLE = "Compare"
 MAX_PER_MODEL = 16   # samples per model in the side-by-side row
@@ -176,7 +176,7 @@ def build() -> None:
     gr.Markdown(t("intro"))
     with gr.Tab(t("tab_same_seed")):
         with gr.Row():
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             count = gr.Slider(1, MAX_PER_MODEL, value=8, step=1, label=t("per_model"))
             dataset = gr.Dropdown(datasets() or ["mnist"], value="mnist", label=t("dataset"))
         run = gr.Button(t("run"), variant="primary")

@@ -26,29 +26,30 @@ CODE_STEPS = 7                 # columns of the categorical x continuous grid
 MAX_CAPTION_CHARS = 200
 CLASSES_OF = {"cgan": ConditionalGenerator, "acgan": ConditionalGenerator, "infogan": InfoGenerator, "bigan": BiGAN,
               "t2i": TextToImageGenerator}
-PAPERS = [  # (model, authors and year, title, arXiv id, the title in Korean)
-    ("cGAN", "Mirza & Osindero 2014", "Conditional Generative Adversarial Nets", "1411.1784",
-     "조건부 생성적 적대 신경망"),
-    ("AC-GAN", "Odena, Olah & Shlens 2017", "Conditional Image Synthesis with Auxiliary Classifier GANs", "1610.09585",
-     "보조 분류기 GAN을 이용한 조건부 이미지 합성"),
-    ("InfoGAN", "Chen et al. 2016",
-     "InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets",
-     "1606.03657", "정보량 최대화 생성적 적대 신경망을 이용한 해석 가능한 표현 학습"),
-    ("BiGAN", "Donahue, Krähenbühl & Darrell 2017", "Adversarial Feature Learning", "1605.09782", "적대적 특징 학습"),
-    ("ALI", "Dumoulin et al. 2017", "Adversarially Learned Inference", "1606.00704", "적대적으로 학습한 추론"),
-    ("GAN-CLS", "Reed et al. 2016", "Generative Adversarial Text to Image Synthesis", "1605.05396",
-     "생성적 적대 신경망을 이용한 텍스트-이미지 합성"),
+PAPERS = [
+    i18n.Paper("cGAN", "Mirza & Osindero 2014", "Conditional Generative Adversarial Nets", "1411.1784",
+               "조건부 생성적 적대 신경망"),
+    i18n.Paper("AC-GAN", "Odena, Olah & Shlens 2017", "Conditional Image Synthesis with Auxiliary Classifier GANs",
+               "1610.09585", "보조 분류기 GAN을 이용한 조건부 이미지 합성"),
+    i18n.Paper("InfoGAN", "Chen et al. 2016",
+               "InfoGAN: Interpretable Representation Learning by Information Maximizing Generative Adversarial Nets",
+               "1606.03657", "정보량 최대화 생성적 적대 신경망을 이용한 해석 가능한 표현 학습"),
+    i18n.Paper("BiGAN", "Donahue, Krähenbühl & Darrell 2017", "Adversarial Feature Learning", "1605.09782",
+               "적대적 특징 학습"),
+    i18n.Paper("ALI", "Dumoulin et al. 2017", "Adversarially Learned Inference", "1606.00704", "적대적으로 학습한 추론"),
+    i18n.Paper("GAN-CLS", "Reed et al. 2016", "Generative Adversarial Text to Image Synthesis", "1605.05396",
+               "생성적 적대 신경망을 이용한 텍스트-이미지 합성"),
 ]
+PAPERS_EN, PAPERS_KO = i18n.paper_list(PAPERS)
 STRINGS = {  # key -> (English, Korean); build() uses only the keys
     "title": (TITLE, "조건부 GAN"),
     "intro": (
         "Four ways to give a GAN a handle on what it draws, all on DCGAN's 32-px networks trained here on MNIST "
         "(`python -m train.conditional --model=...`; `models/conditional.py`).\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv})" for m, a, title, arxiv, _ in PAPERS),
+        + PAPERS_EN,
         "GAN이 무엇을 그릴지 조절할 수 있게 하는 네 가지 방법입니다. 모두 DCGAN의 32픽셀 신경망을 쓰며, 여기서 "
         "MNIST로 학습했습니다(`python -m train.conditional --model=...`; `models/conditional.py`).\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv}) (「{ko}」)"
-                     for m, a, title, arxiv, ko in PAPERS)),
+        + PAPERS_KO),
     "tab_class": ("cGAN / AC-GAN", "cGAN / AC-GAN"),
     "cgan": ("cGAN (label concatenated to G and D)", "cGAN (레이블을 G와 D의 입력에 이어 붙임)"),
     "acgan": ("AC-GAN (auxiliary classifier D)", "AC-GAN (보조 분류기를 단 D)"),
@@ -238,7 +239,7 @@ def build() -> None:
         with gr.Row():
             model = gr.Radio([(t(m), m) for m in ("cgan", "acgan")], value="cgan", label=t("model"))
             digit = gr.Dropdown(CLASSES, value="7", label=t("digit"))
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label=t("count"))
         run = gr.Button(t("run_class"), variant="primary")
         grid = gr.Image(label=t("samples"), type="pil", format="png")
@@ -246,7 +247,7 @@ def build() -> None:
         gr.Markdown(metrics_line("infogan"), elem_classes=i18n.VERBATIM)
         gr.Markdown(t("info_intro"))
         with gr.Row():
-            info_seed = gr.Number(value=0, label=t("info_seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            info_seed = uploads.integer_box(t("info_seed"))
             category = gr.Slider(0, 9, value=0, step=1, label=t("category"))
             code_1 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label=t("code_1"))
             code_2 = gr.Slider(-MAX_CODE, MAX_CODE, value=0, step=0.1, label=t("code_2"))
@@ -272,7 +273,7 @@ def build() -> None:
         gr.Markdown(t("t2i_intro"))
         with gr.Row():
             caption = gr.Textbox(value="a thick seven", label=t("caption"), max_lines=1)
-            t2i_seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            t2i_seed = uploads.integer_box(t("seed"))
             t2i_count = gr.Slider(1, common.MAX_SAMPLES, value=16, step=1, label=t("count"))
         run_t2i = gr.Button(t("run_t2i"), variant="primary")
         t2i_grid = gr.Image(label=t("samples"), type="pil", format="png")

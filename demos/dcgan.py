@@ -12,7 +12,7 @@ import json
 import gradio as gr
 import torch
 
-from demos import common, i18n
+from demos import common, i18n, uploads
 from models.dcgan import Generator
 from models.hub import CHECKPOINTS, checkpoint_folder, default_device, load_pretrained
 
@@ -136,7 +136,7 @@ def build() -> None:
     gr.Markdown(metrics_markdown(), elem_classes=i18n.VERBATIM)
     with gr.Tab(t("sample")):
         with gr.Row():
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label=t("count"))
             numbered = gr.Checkbox(value=True, label=t("numbered"))
         run = gr.Button(t("generate"), variant="primary")
@@ -145,8 +145,8 @@ def build() -> None:
                       cache_examples=True, cache_mode="lazy")
     with gr.Tab(t("tab_interpolate")):
         with gr.Row():
-            seed_a = gr.Number(value=1, label=t("seed_a"), precision=0, minimum=0, maximum=common.MAX_SEED)
-            seed_b = gr.Number(value=2, label=t("seed_b"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed_a = uploads.integer_box(t("seed_a"), value=1)
+            seed_b = uploads.integer_box(t("seed_b"), value=2)
             steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label=t("steps"))
         run_interp = gr.Button(t("interpolate"), variant="primary")
         strip = gr.Image(label=t("strip"), type="pil", format="png")
@@ -154,7 +154,7 @@ def build() -> None:
     with gr.Tab(t("tab_arithmetic")):
         gr.Markdown(t("arithmetic_intro"))
         with gr.Row():
-            seed_arith = gr.Number(value=0, label=t("seed_grid"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed_arith = uploads.integer_box(t("seed_grid"))
             show = gr.Button(t("show_grid"))
         picks_grid = gr.Image(label=t("picks_grid"), type="pil", format="png")
         with gr.Row():

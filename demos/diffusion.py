@@ -14,7 +14,7 @@ import time
 import gradio as gr
 import torch
 
-from demos import common, i18n
+from demos import common, i18n, uploads
 from models.ddpm import DDPM
 from models.hub import checkpoint_folder, load_pretrained
 
@@ -204,7 +204,7 @@ def build() -> None:
     gr.Markdown(t("intro"))
     gr.Markdown(metrics_markdown() or missing_message(), elem_classes=i18n.VERBATIM)
     with gr.Row():
-        seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+        seed = uploads.integer_box(t("seed"))
         count = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label=t("count"))
         steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label=t("steps_label"))
         eta = gr.Slider(*ETA_RANGE, value=0.0, step=0.05, label=t("eta"))

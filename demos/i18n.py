@@ -17,6 +17,7 @@ carry `elem_classes=VERBATIM`).
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import gradio as gr
 from gradio.i18n import I18nData
@@ -55,6 +56,24 @@ SHARED = {  # words several tabs use; a tab's own STRINGS take precedence
         "10 %) · **confident %** = 분류기가 0.9 이상의 확률로 판정한 샘플의 비율."),
 }
 _REGISTRY: dict[str, dict[str, tuple[str, str]]] = {"shared": SHARED}
+
+
+class Paper(NamedTuple):
+    """One paper a tab cites; model_ko defaults to the English model name."""
+    model: str
+    authors: str
+    title: str
+    arxiv: str
+    title_ko: str
+    model_ko: str | None = None
+
+
+def paper_list(papers: list[Paper]) -> tuple[str, str]:
+    """(English, Korean) Markdown bullet lists of the papers, linked to arXiv; the Korean one adds the Korean title."""
+    link = "- **{}**: {}, [*{}*](https://arxiv.org/abs/{})"
+    return ("\n".join(link.format(p.model, p.authors, p.title, p.arxiv) for p in papers),
+            "\n".join(link.format(p.model_ko or p.model, p.authors, p.title, p.arxiv) + f" (「{p.title_ko}」)"
+                      for p in papers))
 
 
 def check(namespace: str, strings: dict[str, tuple[str, str]]) -> None:

@@ -15,7 +15,7 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos import common, i18n
+from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, default_device, load_pretrained
 from models.objectives import Generator, MLPGenerator
 from train.objectives import OBJECTIVES, PANELS
@@ -28,42 +28,40 @@ EXPECTED_FAILURES = {        # the lecture's point, shown rather than hidden, wh
     "gan-minimax": "the saturating G loss gives G almost no gradient once D wins, so training stalls or collapses",
     "wgan": "weight clipping makes a crude, capacity-starved critic: slow training and blurry or collapsed samples",
 }
-PAPERS = [  # (model, in Korean, authors and year, title, arXiv id, the title in Korean), in the lecture's order
-    ("GAN (minimax, non-saturating)", "GAN (미니맥스, 비포화 손실)", "Goodfellow et al. 2014",
-     "Generative Adversarial Nets", "1406.2661", "생성적 적대 신경망"),
-    ("LSGAN", "LSGAN (최소제곱 GAN)", "Mao et al. 2017",
-     "Least Squares Generative Adversarial Networks", "1611.04076", "최소제곱 생성적 적대 신경망"),
-    ("WGAN", "WGAN (와서스타인 GAN)", "Arjovsky, Chintala & Bottou 2017",
-     "Wasserstein GAN", "1701.07875", "와서스타인 GAN"),
-    ("WGAN-GP", "WGAN-GP (그래디언트 페널티)", "Gulrajani et al. 2017",
-     "Improved Training of Wasserstein GANs", "1704.00028", "와서스타인 GAN의 개선된 학습법"),
-    ("DRAGAN", "DRAGAN", "Kodali et al. 2017",
-     "On Convergence and Stability of GANs", "1705.07215", "GAN의 수렴성과 안정성에 관하여"),
-    ("SN-GAN", "SN-GAN (스펙트럼 정규화 GAN)", "Miyato et al. 2018",
-     "Spectral Normalization for Generative Adversarial Networks", "1802.05957",
-     "생성적 적대 신경망을 위한 스펙트럼 정규화"),
-    ("R1", "R1 (실제 데이터에 대한 그래디언트 페널티)", "Mescheder, Geiger & Nowozin 2018",
-     "Which Training Methods for GANs do actually Converge?", "1801.04406",
-     "GAN의 학습 방법 가운데 실제로 수렴하는 것은 무엇인가?"),
-    ("EBGAN", "EBGAN (에너지 기반 GAN)", "Zhao, Mathieu & LeCun 2017",
-     "Energy-based Generative Adversarial Network", "1609.03126", "에너지 기반 생성적 적대 신경망"),
-    ("BEGAN", "BEGAN (경계 평형 GAN)", "Berthelot, Schumm & Metz 2017",
-     "BEGAN: Boundary Equilibrium Generative Adversarial Networks", "1703.10717", "경계 평형 생성적 적대 신경망"),
+PAPERS = [  # in the lecture's order
+    i18n.Paper("GAN (minimax, non-saturating)", "Goodfellow et al. 2014", "Generative Adversarial Nets",
+               "1406.2661", "생성적 적대 신경망", model_ko="GAN (미니맥스, 비포화 손실)"),
+    i18n.Paper("LSGAN", "Mao et al. 2017", "Least Squares Generative Adversarial Networks",
+               "1611.04076", "최소제곱 생성적 적대 신경망", model_ko="LSGAN (최소제곱 GAN)"),
+    i18n.Paper("WGAN", "Arjovsky, Chintala & Bottou 2017", "Wasserstein GAN",
+               "1701.07875", "와서스타인 GAN", model_ko="WGAN (와서스타인 GAN)"),
+    i18n.Paper("WGAN-GP", "Gulrajani et al. 2017", "Improved Training of Wasserstein GANs",
+               "1704.00028", "와서스타인 GAN의 개선된 학습법", model_ko="WGAN-GP (그래디언트 페널티)"),
+    i18n.Paper("DRAGAN", "Kodali et al. 2017", "On Convergence and Stability of GANs",
+               "1705.07215", "GAN의 수렴성과 안정성에 관하여", model_ko="DRAGAN"),
+    i18n.Paper("SN-GAN", "Miyato et al. 2018", "Spectral Normalization for Generative Adversarial Networks",
+               "1802.05957", "생성적 적대 신경망을 위한 스펙트럼 정규화", model_ko="SN-GAN (스펙트럼 정규화 GAN)"),
+    i18n.Paper("R1", "Mescheder, Geiger & Nowozin 2018", "Which Training Methods for GANs do actually Converge?",
+               "1801.04406", "GAN의 학습 방법 가운데 실제로 수렴하는 것은 무엇인가?",
+               model_ko="R1 (실제 데이터에 대한 그래디언트 페널티)"),
+    i18n.Paper("EBGAN", "Zhao, Mathieu & LeCun 2017", "Energy-based Generative Adversarial Network",
+               "1609.03126", "에너지 기반 생성적 적대 신경망", model_ko="EBGAN (에너지 기반 GAN)"),
+    i18n.Paper("BEGAN", "Berthelot, Schumm & Metz 2017", "BEGAN: Boundary Equilibrium Generative Adversarial Networks",
+               "1703.10717", "경계 평형 생성적 적대 신경망", model_ko="BEGAN (경계 평형 GAN)"),
 ]
+PAPERS_EN, PAPERS_KO = i18n.paper_list(PAPERS)
 STRINGS = {  # key -> (English, Korean); build() uses only the keys
     "title": (TITLE, "GAN 목적 함수"),
     "intro": (
         "One DCGAN generator (32×32 MNIST) trained under each objective the lecture compares; only the objective and "
         "what its paper prescribes for D (normalisation, optimiser, critic steps) differ. The original GAN uses the "
         "paper's MLPs. Losses: `models/objectives.py`; training: `python -m train.objectives --objective=NAME`.\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv})"
-                     for m, _, a, title, arxiv, _ in PAPERS),
+        + PAPERS_EN,
         "강의에서 비교하는 목적 함수마다 같은 DCGAN 생성자(32×32 MNIST)를 하나씩 학습했습니다. 달라지는 것은 목적 "
         "함수와, 그 논문이 판별자(D)에 대해 정한 것(정규화, 옵티마이저, 크리틱 업데이트 횟수)뿐입니다. 원조 GAN은 "
         "논문의 MLP를 그대로 씁니다. 손실 함수: `models/objectives.py`, 학습: "
         "`python -m train.objectives --objective=NAME`.\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv}) (「{ko}」)"
-                     for _, m, a, title, arxiv, ko in PAPERS)),
+        + PAPERS_KO),
     "missing": ("*Not bundled yet:* ", "*아직 포함되지 않은 체크포인트:* "),
     "tab_side": ("Side by side", "나란히 보기"),
     "tab_training": ("Training", "학습 과정"),
@@ -226,7 +224,7 @@ def build() -> None:
         gr.Markdown(t("missing") + ", ".join(missing) + ".")
     with gr.Tab(t("tab_side")):
         with gr.Row():
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             count = gr.Slider(1, MAX_PER_OBJECTIVE, value=8, step=1, label=t("per_objective"))
         run = gr.Button(t("run"), variant="primary")
         gallery = gr.Gallery(label=t("gallery"), columns=2, height="auto", format="png",  # lossless: pixel digits

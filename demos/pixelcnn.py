@@ -44,14 +44,15 @@ BINARIZE_THRESHOLD = 0.5        # uploads and drawings: a pixel is 1 where its i
 STREAM_EVERY_ROWS = 2           # a partial image is shown every this many rows
 REGIONS = ("bottom half", "box")
 CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
-PAPERS = [  # (model, authors and year, title, arXiv id, the title in Korean)
-    ("PixelCNN, PixelRNN (Row LSTM)", "van den Oord, Kalchbrenner & Kavukcuoglu 2016",
-     "Pixel Recurrent Neural Networks", "1601.06759", "픽셀 순환 신경망"),
-    ("Gated PixelCNN", "van den Oord et al. 2016", "Conditional Image Generation with PixelCNN Decoders",
-     "1606.05328", "PixelCNN 디코더를 이용한 조건부 이미지 생성"),
-    ("PixelCNN++", "Salimans et al. 2017", "PixelCNN++: Improving the PixelCNN with Discretized Logistic Mixture "
-     "Likelihood and Other Modifications", "1701.05517", "이산화 로지스틱 혼합 가능도와 그 밖의 수정으로 개선한 PixelCNN"),
+PAPERS = [
+    i18n.Paper("PixelCNN, PixelRNN (Row LSTM)", "van den Oord, Kalchbrenner & Kavukcuoglu 2016",
+               "Pixel Recurrent Neural Networks", "1601.06759", "픽셀 순환 신경망"),
+    i18n.Paper("Gated PixelCNN", "van den Oord et al. 2016", "Conditional Image Generation with PixelCNN Decoders",
+               "1606.05328", "PixelCNN 디코더를 이용한 조건부 이미지 생성"),
+    i18n.Paper("PixelCNN++", "Salimans et al. 2017",
+               "PixelCNN++: Improving the PixelCNN with Discretized Logistic Mixture Likelihood and Other Modifications", "1701.05517", "이산화 로지스틱 혼합 가능도와 그 밖의 수정으로 개선한 PixelCNN"),
 ]
+PAPERS_EN, PAPERS_KO = i18n.paper_list(PAPERS)
 STRINGS = {  # key -> (English, Korean); build() uses only the keys
     "title": (TITLE, "PixelCNN / PixelRNN"),
     "intro": (
@@ -59,13 +60,12 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "convolutions), Gated PixelCNN (vertical + horizontal stacks, no blind spot, class-conditional), PixelCNN++ "
         "(discretized logistic mixture on 8-bit grey) and the Row LSTM PixelRNN. Binary models: MNIST binarized as "
         f"genzoo's protocol states; your drawings are binarized at intensity > {BINARIZE_THRESHOLD}.\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv})" for m, a, title, arxiv, _ in PAPERS),
+        + PAPERS_EN,
         "가능도를 정확히 계산하는 자기회귀 모델입니다: 래스터 순서로 p(x) = ∏ p(x_i | x_<i). PixelCNN(마스크 "
         "합성곱), Gated PixelCNN(수직·수평 스택으로 사각지대를 없앤 클래스 조건부 모델), PixelCNN++(8비트 회색조 "
         "위의 이산화 로지스틱 혼합), Row LSTM PixelRNN을 다룹니다. 이진 모델은 genzoo 프로토콜대로 이진화한 MNIST로 "
         f"학습했고, 직접 그린 숫자는 밝기 > {BINARIZE_THRESHOLD}인 픽셀을 1로 이진화합니다.\n\n"
-        + "\n".join(f"- **{m}**: {a}, [*{title}*](https://arxiv.org/abs/{arxiv}) (「{ko}」)"
-                     for m, a, title, arxiv, ko in PAPERS)),
+        + PAPERS_KO),
     "pixelcnn-mnist": ("PixelCNN", "PixelCNN"),
     "gated-pixelcnn-mnist": ("Gated PixelCNN (class-conditional)", "Gated PixelCNN (클래스 조건부)"),
     "pixelcnnpp-mnist": ("PixelCNN++ (8-bit grey)", "PixelCNN++ (8비트 회색조)"),
@@ -362,7 +362,7 @@ def build() -> None:
             model = gr.Dropdown(choices, value=default, label=t("model"))
             count = gr.Slider(1, MAX_SAMPLES, value=8, step=1, label=t("sample_count"))
             temperature = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label=t("temperature"))
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             label = gr.Dropdown(classes, value="auto", label=t("class_sample"))
         run = gr.Button(t("sample"), variant="primary")
         grid = gr.Image(label=t("grid"), type="pil", format="png")
@@ -371,7 +371,7 @@ def build() -> None:
         with gr.Row():
             model_c = gr.Dropdown(choices, value=default, label=t("model"))
             source = gr.Radio(sources, value="test digit", label=t("input"))
-            index = gr.Number(value=0, label=t("index"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            index = uploads.integer_box(t("index"), maximum=MAX_TEST_INDEX)
             label_c = gr.Dropdown(classes, value="auto", label=t("class_complete"))
         drawing = uploads.SketchUpload(label=t("drawing"), type="pil", height=280)
         with gr.Row():
@@ -383,7 +383,7 @@ def build() -> None:
         with gr.Row():
             count_c = gr.Slider(1, MAX_COMPLETIONS, value=6, step=1, label=t("completions"))
             temperature_c = gr.Slider(*TEMPERATURE_RANGE, value=1.0, step=0.05, label=t("temperature"))
-            seed_c = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed_c = uploads.integer_box(t("seed"))
         run_c = gr.Button(t("complete"), variant="primary")
         completed = gr.Image(label=t("completed"), type="pil", format="png")
         caption = gr.Markdown()
@@ -391,7 +391,7 @@ def build() -> None:
         with gr.Row():
             model_h = gr.Dropdown(choices, value=default, label=t("model"))
             source_h = gr.Radio(sources, value="test digit", label=t("input"))
-            index_h = gr.Number(value=0, label=t("index"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            index_h = uploads.integer_box(t("index"), maximum=MAX_TEST_INDEX)
             label_h = gr.Dropdown(classes, value="auto", label=t("class_nll"))
         drawing_h = uploads.SketchUpload(label=t("drawing"), type="pil", height=280)
         run_h = gr.Button(t("score"), variant="primary")

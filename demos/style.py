@@ -443,7 +443,7 @@ def build() -> None:
             init = gr.Radio([(t("init_content"), "content"), (t("init_noise"), "noise")], value="content",
                             label=t("init"))
             steps = gr.Slider(1, MAX_GATYS_STEPS, value=200, step=1, label=t("iterations"))
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
         with gr.Row():
             layers = gr.CheckboxGroup([(LAYER_LABELS[k], k) for k in STYLE_LAYERS], label=t("layers"),
                                       value=list(ENCODERS["efficientnet-lite0"].gatys_style_layers))
@@ -474,7 +474,7 @@ def build() -> None:
         gr.Markdown(t("both_intro"))
         with gr.Row():
             both_steps = gr.Slider(1, MAX_GATYS_STEPS, value=COMPARE_DEFAULT_STEPS, step=1, label=t("both_steps"))
-            both_seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            both_seed = uploads.integer_box(t("seed"))
         run_both = gr.Button(t("run_both"), variant="primary")
         with gr.Row():
             both_gatys = gr.Image(label=t("both_gatys"), type="pil", format="png")

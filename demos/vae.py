@@ -414,7 +414,7 @@ def build() -> None:
         gr.Markdown(t("sample_intro"))
         with gr.Row():
             vae_name = gr.Radio([(t(n), n) for n in VAES], value="vae-mnist", label=t("vae"))
-            seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            seed = uploads.integer_box(t("seed"))
             count = gr.Slider(1, common.MAX_SAMPLES, value=32, step=1, label=t("count"))
         run_sample = gr.Button(t("sample"), variant="primary")
         with gr.Row():
@@ -434,8 +434,8 @@ def build() -> None:
         scores = gr.Markdown()
     with gr.Tab(t("interpolate")):
         with gr.Row():
-            index_a = gr.Number(value=3, label=t("index_a"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
-            index_b = gr.Number(value=2, label=t("index_b"), precision=0, minimum=0, maximum=MAX_TEST_INDEX)
+            index_a = uploads.integer_box(t("index_a"), value=3, maximum=MAX_TEST_INDEX)
+            index_b = uploads.integer_box(t("index_b"), value=2, maximum=MAX_TEST_INDEX)
             steps = gr.Slider(2, common.MAX_INTERPOLATION_STEPS, value=10, step=1, label=t("steps"))
         run_interp = gr.Button(t("interpolate"), variant="primary")
         strip = gr.Image(label=t("strip"), type="pil", format="png")
@@ -453,7 +453,7 @@ def build() -> None:
         gr.Markdown(t("traverse_intro"))
         with gr.Row():
             trav_name = gr.Radio([(t(n), n) for n in VAES], value="vae-mnist", label=t("vae"))
-            trav_seed = gr.Number(value=0, label=t("seed"), precision=0, minimum=0, maximum=common.MAX_SEED)
+            trav_seed = uploads.integer_box(t("seed"))
         sliders = [gr.Slider(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, value=0, step=0.1, label=t("slider") + f" {i + 1}")
                    for i in range(NUM_SLIDERS)]
         run_trav = gr.Button(t("decode"), variant="primary")
