@@ -105,6 +105,13 @@ ENDPOINTS = {
     "/pixelcnn_complete": lambda p: ["pixelcnn-mnist", "my drawing", 0, editor(p), "bottom half", 0, 0, 14, 28, 1, 1.0,
                                      0, "auto"],
     "/pixelcnn_nll": lambda p: ["pixelcnn-mnist", "my drawing", 0, editor(p), "auto"],
+    # style transfer at its smallest output size, the upload as content and as style 1 (an untrained AdaIN decoder
+    # answers with its own clear error, which also counts)
+    "/style_adain": lambda p: [handle_file(p), handle_file(p), None, None, None, 1.0, 1.0, 1.0, 1.0, 1.0, False, None,
+                               64, "efficientnet-lite0"],
+    "/style_mask_background": lambda p: [handle_file(p)],
+    "/pix2pix_sketch": lambda p: [editor(p), 0],
+    "/pix2pix_upload": lambda p: [handle_file(p), "photo", 0],
 }
 # Absurd non-file arguments for the endpoints that have them.
 ABSURD = [
@@ -114,9 +121,13 @@ ABSURD = [
     ("/pixelcnn_complete", ["pixelcnn-mnist", "test digit", 3, None, "bottom half", 0, 0, 14, 28, 1, -1.0, -1, "auto"]),
     ("/pixelcnn_nll", ["../../etc/passwd", "test digit", 0, None, "auto"]),
     ("/pixelcnn_nll", ["pixelcnn-mnist", "숫자 ✓", 0, None, "\u202e"]),
-    pytest.param("/pixelcnn_nll", ["pixelcnn-mnist", "test digit", "NaN", None, "auto"], marks=pytest.mark.xfail(
-        strict=True, reason="known gap: gradio's own gr.Number preprocessing refuses a string with its generic "
-        "error before our check runs; the fix is a checked Number component, as demos/uploads.py does for images")),
+    ("/pixelcnn_nll", ["pixelcnn-mnist", "test digit", "NaN", None, "auto"]),  # a string for a gr.Number
+    ("/dcgan_generate", ["ten", 4, False]),
+    ("/dcgan_generate", [math.nan, 4, False]),
+    ("/style_adain", [None, None, None, None, None, 1.0, 1.0, 1.0, 1.0, 1.0, False, None, 256, "efficientnet-lite0"]),
+    ("/style_adain", [None, None, None, None, None, 1.0, 1.0, 1.0, 1.0, 1.0, False, None, 10**9, "../../etc"]),
+    ("/pix2pix_test_pair", [10**6, 0]),
+    ("/pix2pix_upload", [None, "../../etc/passwd", -1]),
     ("/vae_reconstruct", [None]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
 ]

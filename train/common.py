@@ -230,7 +230,9 @@ def real_batch(dataset, batch_size: int, seed: int, step: int, rank: int = 0, wo
         tensors = tuple(t[index] for t in dataset.tensors)  # images, labels and any per-image extras
     else:
         items = [dataset[int(j)] for j in index]
-        tensors = (torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items]))
+        second = [y for _, y in items]  # labels, or the other image of a pair (data.PairedFolder)
+        tensors = (torch.stack([x for x, _ in items]),
+                   torch.stack(second) if torch.is_tensor(second[0]) else torch.tensor(second))
     return tensors if labels else tensors[0]
 
 

@@ -250,6 +250,38 @@ def conditional_test(generator: nn.Module, model: str, dataset: str, n: int = NU
 
 
 @torch.no_grad()
+def evaluate_translation(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
+                         dataset: str, seed: int = SAMPLE_SEED, batch: int = 500) -> dict:
+    """A paired translator (Pix2Pix) on held-out pairs: G(inputs[i]) against targets[i] (both in [-1, 1]).
+
+    L1 (mean absolute error in [-1, 1] units, the paper's loss), PSNR (dB, peak-to-peak 2) and SSIM (torchmetrics,
+    Gaussian window 11, on [0, 1]) per pair, averaged; "class_kept" = the share of outputs the classifier puts in
+    the target's class; then the kit's distribution numbers (FD ...) of the outputs against the test images. The
+    generator's dropout noise is drawn from `seed` (the paper keeps it on at test time)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    device = next(generator.parameters()).device
+    torch.manual_seed(seed)
+    fake = torch.cat([generator.eval()(inputs[i:i + batch].to(device)).float().cpu()
+                      for i in range(0, len(inputs), batch)])
+    targets = targets.float()
+    mse = (fake - targets).pow(2).flatten(1).mean(1)
+    psnr = 10 * torch.log10(4.0 / mse.clamp_min(1e-10))
+    ssims = torch.cat([ssim((fake[i:i + batch] + 1) / 2, (targets[i:i + batch] + 1) / 2, data_range=1.0,
+                            reduction="none") for i in range(0, len(fake), batch)])
+    _, probs = classify(fake, dataset)
+    test, _ = real_sets(dataset, len(fake))
+    values = {"L1": (fake - targets).abs().mean().item(), "PSNR_dB": psnr.mean().item(), "SSIM": ssims.mean().item(),
+              "class_kept": (probs.argmax(1) == labels).float().mean().item(), **compare(test, fake, dataset)}
+    return {"protocol": (f"{len(fake)} held-out pairs of the {dataset} test split (inputs -> the paired target), "
+                         f"dropout noise seed {seed}; L1 in [-1, 1] units, PSNR peak-to-peak 2, SSIM (11-px Gaussian) "
+                         f"on [0, 1]; class_kept = classifier-{dataset} puts G(x) in the target's class; "
+                         + protocol(dataset, len(fake)).replace(f"{len(fake)} samples (latent seed {SAMPLE_SEED})",
+                                                                 "the outputs")),
+            "dataset": dataset, "num_samples": len(fake), "values": values, "floor": floor(dataset, len(fake))}
+
+
+@torch.no_grad()
 def evaluate_nll(nll, images: torch.Tensor, protocol_text: str, batch: int = 500, device=None) -> dict:
     """Test negative log-likelihood of a density model: `nll(x)` gives per-image nats (B,) for a batch of the fixed
     test `images`. Returns {"protocol", "values": {"nll_nats", "nll_nats_sem", "bits_per_dim"}, "num_samples"}.

@@ -1,0 +1,265 @@
+"""Image-to-image tab; so far Pix2Pix: draw edges (or upload a photo, whose edges are extracted) and see the item
+the generator makes of them, next to the paper's two ablations; held-out test pairs with their scores.
+
+Models (models/translation.py; Isola et al. 2017): pix2pix-fashion-mnist (U-Net, cGAN + L1) and the ablations
+pix2pix-encdec-fashion-mnist (no skips) and pix2pix-l1-fashion-mnist (no cGAN), trained by train/translation.py on
+edges -> Fashion-MNIST items at 64 px. A checkpoint that is not bundled (or on the Hub) says so and names its train
+command; the conversion of your input is shown either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from demos import common, i18n, uploads
+from models.hub import checkpoint_folder, load_pretrained
+from models.translation import UNetGenerator
+
+TITLE = "Image-to-image"
+IMAGE_SIZE = 64                # what the bundled models translate
+DATASET = "fashion-mnist"
+# checkpoint -> (label, caption in the grids, train command); the first is the paper's model, then its ablations
+MODELS = {
+    "pix2pix-fashion-mnist": ("U-Net, cGAN + L1 (the paper)", "pix2pix",
+                              "python -m train.translation --export_dir=assets/checkpoints/pix2pix-fashion-mnist"),
+    "pix2pix-encdec-fashion-mnist": ("encoder-decoder, cGAN + L1", "enc-dec", "python -m train.translation "
+                                     "--skips=false --export_dir=assets/checkpoints/pix2pix-encdec-fashion-mnist"),
+    "pix2pix-l1-fashion-mnist": ("U-Net, L1 only", "L1 only", "python -m train.translation --adversarial=false "
+                                 "--export_dir=assets/checkpoints/pix2pix-l1-fashion-mnist"),
+}
+MAX_TEST_INDEX = 9999          # the Fashion-MNIST test split
+NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
+ITEM_BOX = 60                  # a drawing's strokes are scaled into a 60-px square of the 64 (items fill the frame)
+DISPLAY_SCALE = 3
+STRINGS = {  # key -> (English, Korean); build() uses only the keys
+    "title": (TITLE, "이미지 변환"),
+    "intro": (
+        "**Pix2Pix** (Isola, Zhu, Zhou & Efros 2017, [*Image-to-Image Translation with Conditional Adversarial "
+        "Networks*](https://arxiv.org/abs/1611.07004)): a U-Net generator with skip connections, a PatchGAN "
+        "discriminator that judges (input, output) patches, and the cGAN loss plus 100 × L1; dropout is its only "
+        "noise. Trained here on the edges2shoes analogue: Canny edges → Fashion-MNIST items at 64 px "
+        "(`python -m train.translation`; `models/translation.py`). The two ablations of the paper's Table 1 sit next "
+        "to it: without the skips (encoder-decoder) and without the cGAN (L1 only, which blurs).",
+        "**Pix2Pix**(Isola, Zhu, Zhou & Efros 2017, [*Image-to-Image Translation with Conditional Adversarial "
+        "Networks*](https://arxiv.org/abs/1611.07004), 「조건부 적대 신경망을 이용한 이미지 간 변환」): 스킵 연결이 "
+        "있는 U-Net 생성자, (입력, 출력) 패치를 판별하는 PatchGAN 판별자, cGAN 손실 + 100 × L1을 씁니다. 잡음은 "
+        "드롭아웃뿐입니다. 여기서는 edges2shoes를 본뜬 데이터(Canny 윤곽선 → 64픽셀 Fashion-MNIST 물건)로 "
+        "학습했습니다(`python -m train.translation`; `models/translation.py`). 논문 표 1의 두 가지 제거 실험도 "
+        "나란히 보여 줍니다: 스킵 연결이 없는 인코더-디코더, cGAN 없이 L1만 쓴 모델(흐려집니다)."),
+    "tab_draw": ("Draw or upload", "그리기 또는 올리기"),
+    "draw_intro": (
+        "Draw the outline of a shoe, bag, shirt or dress (dark lines on white), or upload a photo: its edges are "
+        "extracted with the same Canny detector as the training pairs. The first image shows what the model gets.",
+        "신발, 가방, 셔츠, 원피스의 윤곽을 흰 바탕에 어두운 선으로 그리거나 사진을 올리세요. 사진은 학습 데이터와 "
+        "같은 Canny 검출기로 윤곽선을 뽑습니다. 첫 번째 그림이 모델이 받는 입력입니다."),
+    "draw_edges": ("Draw edges", "윤곽선 그리기"),
+    "or_upload": ("…or upload a photo or an edge drawing", "…또는 사진이나 윤곽선 그림 올리기"),
+    "upload_is": ("The upload is", "올린 이미지는"),
+    "photo": ("a photo (extract its edges)", "사진 (윤곽선 추출)"),
+    "edges": ("an edge drawing", "윤곽선 그림"),
+    "translate_sketch": ("Translate the drawing", "그림 변환"),
+    "translate_upload": ("Translate the upload", "올린 이미지 변환"),
+    "outputs": ("Input as the model sees it → each model's output", "모델이 보는 입력 → 모델별 출력"),
+    "noise": ("The paper's model under 4 dropout draws", "드롭아웃 4회 추출에 따른 논문 모델의 출력"),
+    "tab_test": ("Held-out pairs", "평가용 쌍"),
+    "test_intro": (
+        "A pair of the test split (never trained on): its edges, the real item, and every model's output with its "
+        "L1 and SSIM to the real one.",
+        "학습에 쓰지 않은 테스트 쌍: 윤곽선, 실제 물건, 모델별 출력과 실제 물건에 대한 L1·SSIM."),
+    "index": ("Test pair", "테스트 쌍 번호"),
+    "show": ("Translate", "변환"),
+    "pair": ("Edges · real item · outputs", "윤곽선 · 실제 물건 · 출력"),
+}
+t = i18n.Translator(__name__, STRINGS)
+
+
+# ------------------------------------------------------------------------------------------------ models
+@functools.cache
+def available() -> tuple[str, ...]:
+    """The checkpoints that resolve (Hub, cache or bundled), in MODELS' order."""
+    found = []
+    for name in MODELS:
+        try:
+            checkpoint_folder(name, "translation")
+            found.append(name)
+        except FileNotFoundError:
+            pass
+    return tuple(found)
+
+
+def missing_message() -> str:
+    lines = [f"- {label}: `{command}`" for name, (label, _, command) in MODELS.items() if name not in available()]
+    return ("*Not bundled yet:*\n" + "\n".join(lines)) if lines else ""
+
+
+@functools.cache
+def load(name: str) -> UNetGenerator:
+    return load_pretrained(UNetGenerator, name, family="translation")
+
+
+def metrics_line(name: str) -> str:
+    label, _, command = MODELS[name]
+    if name not in available():
+        return f"*{label}: not bundled yet: `{command}`.*"
+    path = checkpoint_folder(name, "translation") / "metrics.json"
+    if not path.exists():
+        return f"**{label}**: no metrics.json"
+    v = json.loads(path.read_text())["values"]
+    return (f"**{label}** (`{name}`): L1 {v['L1']:.3f}, PSNR {v['PSNR_dB']:.1f} dB, SSIM {v['SSIM']:.3f}, class kept "
+            f"{100 * v['class_kept']:.1f} %, FD {v['FD']:.2f}, precision {v['precision']:.2f}, recall {v['recall']:.2f}")
+
+
+@torch.inference_mode()
+def translate_all(edges: torch.Tensor, seed: int) -> tuple[list[torch.Tensor], list[str], list[str]]:
+    """(outputs, labels, timing lines) of every available model for (1, 1, 64, 64) edges, dropout drawn from seed."""
+    outputs, labels, lines = [], [], []
+    for name in available():
+        G = load(name)
+        torch.manual_seed(seed)
+        start = time.perf_counter()
+        outputs.append(G(edges.to(next(G.parameters()).device)).float().cpu())
+        labels.append(MODELS[name][1])
+        lines.append(f"{MODELS[name][0]}: {1000 * (time.perf_counter() - start):.0f} ms")
+    return outputs, labels, lines
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def sketch_to_edges(image, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """A drawing (dark strokes on light paper, any size and mode) -> (1, 1, size, size) one-pixel edges, -1 on a
+    line: the strokes' bounding box is scaled into ITEM_BOX px and centred, then thinned to a skeleton (Canny's lines
+    are one pixel wide; a brush stroke shrunk to 64 px is three)."""
+    from skimage.morphology import skeletonize
+
+    # digit_from_image inverts dark-on-light drawings, so its intensity is the ink
+    ink = common.digit_from_image(image, size=size, box=round(ITEM_BOX * size / IMAGE_SIZE))[0, 0].numpy()
+    lines = skeletonize(ink > 0.5)
+    return torch.from_numpy(1.0 - 2.0 * lines.astype(np.float32))[None, None]
+
+
+def photo_to_edges(image, size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """A photo -> ((1, 1, size, size) grey picture, its Canny edges as in training). The photo is padded to a
+    square (on its own border colour), resized, and made light-on-dark like Fashion-MNIST when its border is light."""
+    from train.data import edge_map
+
+    rgba = common.open_upload(image)
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    grey = Image.alpha_composite(paper, rgba).convert("L")
+    side = max(grey.size)
+    array = np.asarray(grey, dtype=np.float32) / 255
+    border = float(np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]).mean())
+    square = Image.new("L", (side, side), round(255 * border))
+    square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
+    x = np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 255
+    if border > 0.5:  # a product shot on white -> Fashion-MNIST's light item on black
+        x = 1 - x
+    picture = torch.from_numpy(x * 2 - 1)[None, None]
+    return picture, edge_map(picture)
+
+
+def check_upload_kind(kind) -> str:
+    if kind not in ("photo", "edges"):
+        raise common.gr_error(f"The upload must be described as 'photo' or 'edges'; got {kind!r}")
+    return kind
+
+
+# ------------------------------------------------------------------------------------------------ events
+def translate(image, kind="edges", seed=0):
+    """(strip: input as the model sees it, then each model's output; the paper's model under NOISE_SAMPLES dropout
+    draws; report). `kind` "photo" extracts Canny edges first; "edges" reads the image as a drawing."""
+    seed = common.check_seed(seed)
+    shown, shown_labels = [], []
+    if check_upload_kind(kind) == "photo":
+        picture, edges = photo_to_edges(image)
+        shown, shown_labels = [picture], ["photo"]
+        conversion = f"your photo as {IMAGE_SIZE}x{IMAGE_SIZE} grey, then Canny edges (sigma 1.5, as in training)"
+    else:
+        edges = sketch_to_edges(image)
+        conversion = (f"your drawing's strokes scaled into {ITEM_BOX} px of {IMAGE_SIZE}, centred and thinned to "
+                      "one-pixel lines")
+    outputs, labels, lines = translate_all(edges, seed)
+    strip = common.image_grid(torch.cat([*shown, edges, *outputs]), nrow=len(shown) + 1 + len(outputs),
+                              scale=DISPLAY_SCALE, labels=[*shown_labels, "input", *labels])
+    noise = None
+    if "pix2pix-fashion-mnist" in available():
+        G = load("pix2pix-fashion-mnist")
+        draws = []
+        with torch.inference_mode():
+            for i in range(NOISE_SAMPLES):
+                torch.manual_seed(seed + i)
+                draws.append(G(edges.to(next(G.parameters()).device)).float().cpu())
+        spread = torch.cat(draws).std(0).mean().item()
+        noise = common.image_grid(torch.cat(draws), nrow=NOISE_SAMPLES, scale=DISPLAY_SCALE)
+        lines.append(f"dropout noise: mean per-pixel std over {NOISE_SAMPLES} draws = {spread:.3f} (in [-1, 1] units; "
+                     "the paper found dropout adds little variety, and so it is here)")
+    report = "  \n".join(lines + ([missing_message()] if missing_message() else []) + [f"<sub>{conversion}</sub>"])
+    return strip, noise, report
+
+
+@functools.cache
+def test_pairs() -> tuple[torch.Tensor, torch.Tensor]:
+    from train.data import edge_pairs
+
+    edges, items, _ = edge_pairs(DATASET, "test", IMAGE_SIZE)
+    return edges, items
+
+
+@torch.inference_mode()
+def test_pair(index, seed=0):
+    """(edges · real item · outputs, report with each output's L1 and SSIM to the real item) for one test pair."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    index, seed = common.check_int(index, "Test pair", 0, MAX_TEST_INDEX), common.check_seed(seed)
+    try:
+        edges, items = test_pairs()
+    except FileNotFoundError as error:  # data.DatasetMissing: Fashion-MNIST is a Debian package
+        raise common.gr_error(str(error)) from None
+    x, y = edges[index:index + 1], items[index:index + 1]
+    outputs, labels, _ = translate_all(x, seed)
+    lines = [f"{MODELS[name][0]}: L1 {(out - y).abs().mean().item():.3f}, SSIM "
+             f"{ssim((out + 1) / 2, (y + 1) / 2, data_range=1.0).item():.3f}" for name, out in zip(available(), outputs)]
+    strip = common.image_grid(torch.cat([x, y, *outputs]), nrow=2 + len(outputs), scale=DISPLAY_SCALE,
+                              labels=["edges", "real", *labels])
+    return strip, "  \n".join(lines + ([missing_message()] if missing_message() else []))
+
+
+def samplers() -> dict[str, common.Sampler]:
+    return {}  # translators need an input image: they are not in the unconditional Compare row
+
+
+def build() -> None:
+    gr.Markdown(t("intro"))
+    gr.Markdown("  \n".join(metrics_line(name) for name in MODELS), elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_draw")):
+        gr.Markdown(t("draw_intro"))
+        with gr.Row():
+            sketch = uploads.SketchUpload(label=t("draw_edges"), type="pil", image_mode="RGBA", canvas_size=(320, 320))
+            with gr.Column():
+                upload = uploads.ImageUpload(label=t("or_upload"), type="pil", image_mode="RGBA", sources=["upload"])
+                kind = gr.Radio([(t("photo"), "photo"), (t("edges"), "edges")], value="photo", label=t("upload_is"))
+        with gr.Row():
+            seed = uploads.integer_box(t("seed"))
+            run_sketch = gr.Button(t("translate_sketch"), variant="primary")
+            run_upload = gr.Button(t("translate_upload"))
+        strip = gr.Image(label=t("outputs"), type="pil", format="png")
+        noise = gr.Image(label=t("noise"), type="pil", format="png")
+        report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_test")):
+        gr.Markdown(t("test_intro"))
+        with gr.Row():
+            index = uploads.integer_box(t("index"), maximum=MAX_TEST_INDEX)
+            test_seed = uploads.integer_box(t("seed"))
+            show = gr.Button(t("show"), variant="primary")
+        pair = gr.Image(label=t("pair"), type="pil", format="png")
+        pair_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+
+    sketch_kind = gr.State("edges")
+    run_sketch.click(translate, [sketch, sketch_kind, seed], [strip, noise, report], api_name="pix2pix_sketch")
+    run_upload.click(translate, [upload, kind, seed], [strip, noise, report], api_name="pix2pix_upload")
+    show.click(test_pair, [index, test_seed], [pair, pair_report], api_name="pix2pix_test_pair")

@@ -1,0 +1,145 @@
+"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired). CycleGAN, DiscoGAN, StarGAN and SPADE
+follow in this file (genzoo issue 5).
+
+Pix2Pix, a conditional GAN that learns a paired mapping x -> y. Paper: Isola, Zhu, Zhou & Efros, "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 2017
+(arXiv:1611.07004).
+
+What the paper prescribes and this file keeps:
+- the generator is a U-Net: an encoder of 4x4 stride-2 convolutions (Conv-Norm-LeakyReLU(0.2), no norm on the
+  first) and a mirrored decoder of 4x4 stride-2 transposed convolutions (Conv-Norm-ReLU) with a skip connection
+  from every encoder layer i to decoder layer n - i (channel concatenation), a tanh output;
+  `skips=False` gives the paper's "encoder-decoder" ablation (the same network without the skips);
+- noise is dropout (p = 0.5) in the first three decoder layers, kept on at test time (the paper: "we provide noise
+  only in the form of dropout ... at both training and test time"), so `forward` samples unless `dropout=False`;
+- the innermost encoder layer has no normalisation (with batch size 1, normalising a 1x1 map zeroes it; the
+  authors' code leaves it out for that reason);
+- the discriminator is a PatchGAN: it classifies overlapping N x N patches of the pair (x, y) concatenated on
+  channels as real or fake (C64-C128-C256-..., 4x4 convolutions, BatchNorm except the first, LeakyReLU 0.2),
+  averaged by the loss;
+- objective: cGAN loss + lambda * L1(y, G(x)) with lambda = 100; D's loss halved (the paper: "we divide the
+  objective by 2 while optimizing D"); Adam 2e-4, beta1 0.5; weights from N(0, 0.02).
+
+Scaled down: the paper works at 256 x 256 with 8 encoder layers (bottleneck 1x1) and 64 filters in the first layer
+and a 70 x 70 PatchGAN (3 stride-2 layers). Here images are 64 px: `num_downs=6` reaches the same 1x1 bottleneck,
+`base_channels` is the first layer's width (the bundled G: 16, D: 32; the paper: 64 for both) and the PatchGAN has
+`num_layers=2` stride-2 layers, a 34 x 34 receptive field on a 64-px image (the paper's 70 x 70 on 256 px is a
+similar share of the image). The paper trains with batch size 1 and BatchNorm, i.e. instance statistics;
+`norm="instance"` (the default) is that, at any batch size; `norm="batch"` is the batch-statistics variant the
+paper also reports for larger batches.
+"""
+
+from __future__ import annotations
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+from torch.nn import functional as F
+
+from models.dcgan import dcgan_init
+
+HUB_KWARGS = dict(library_name="genzoo", tags=["gan", "image-to-image"],
+                  repo_url="https://github.com/genzoo/genzoo", license="mit")
+L1_WEIGHT = 100.0  # the paper's lambda
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    raise ValueError(f"norm must be 'instance' or 'batch'; got {kind!r}")
+
+
+class UNetGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """x (B, in_channels, S, S) in [-1, 1] -> y (B, out_channels, S, S) in [-1, 1], S = 2 ** num_downs."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,       # the input domain's channels (edges: 1)
+        out_channels: int = 1,      # the output domain's channels (grey items: 1, RGB: 3)
+        base_channels: int = 16,    # first encoder layer's width, doubling per layer up to 8x (the paper: 64)
+        num_downs: int = 6,         # encoder layers; the image side is 2 ** num_downs (the paper: 8 for 256 px)
+        skips: bool = True,         # U-Net skip connections; False = the paper's encoder-decoder ablation
+        norm: str = "instance",     # "instance" (the paper's batch size 1) or "batch"
+        dropout: bool = True,       # dropout p = 0.5 in the first three decoder layers, the paper's noise
+    ):
+        super().__init__()
+        self.in_channels, self.out_channels, self.skips, self.dropout = in_channels, out_channels, skips, dropout
+        self.image_size = 2 ** num_downs
+        widths = [base_channels * min(2 ** i, 8) for i in range(num_downs)]  # C64-C128-C256-C512-C512-...
+        self.down = nn.ModuleList()
+        for i, width in enumerate(widths):
+            layers = [nn.Conv2d(in_channels if i == 0 else widths[i - 1], width, 4, 2, 1, bias=False)]
+            if 0 < i < num_downs - 1:  # no norm on the first layer (the paper) nor the 1x1 innermost (see above)
+                layers.append(norm_layer(norm, width))
+            self.down.append(nn.Sequential(*layers))
+        self.up = nn.ModuleList()
+        for i in reversed(range(1, num_downs)):  # decoder layer producing the resolution of encoder layer i - 1
+            incoming = widths[i] * (2 if skips and i < num_downs - 1 else 1)
+            self.up.append(nn.Sequential(nn.ConvTranspose2d(incoming, widths[i - 1], 4, 2, 1, bias=False),
+                                         norm_layer(norm, widths[i - 1])))
+        self.out = nn.ConvTranspose2d(widths[0] * (2 if skips else 1), out_channels, 4, 2, 1)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = []
+        h = x
+        for i, layer in enumerate(self.down):
+            h = layer(h if i == 0 else F.leaky_relu(h, 0.2))
+            features.append(h)
+        for j, layer in enumerate(self.up):
+            h = layer(F.relu(h))
+            if j < 3 and self.dropout:  # the noise: on in training and at test time, as in the paper
+                h = F.dropout(h, 0.5, training=True)
+            if self.skips:
+                h = torch.cat([h, features[-2 - j]], 1)  # decoder layer j meets encoder layer n - 2 - j
+        return torch.tanh(self.out(F.relu(h)))
+
+
+class PatchDiscriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """(x, y) -> (B, 1, P, P) logits, one per overlapping patch; the loss averages them."""
+
+    def __init__(
+        self,
+        in_channels: int = 2,       # input + output channels, concatenated (the conditional GAN sees the pair)
+        base_channels: int = 32,    # first layer's width (the paper: 64)
+        num_layers: int = 2,        # stride-2 layers: 3 = the paper's 70 x 70 PatchGAN, 2 = 34 x 34, 1 = 16 x 16
+    ):
+        super().__init__()
+        layers = [nn.Conv2d(in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        width = base_channels
+        for i in range(1, num_layers + 1):  # num_layers - 1 more stride-2 layers, then one stride-1 layer
+            stride, out = (2 if i < num_layers else 1), base_channels * min(2 ** i, 8)
+            layers += [nn.Conv2d(width, out, 4, stride, 1, bias=False), nn.BatchNorm2d(out), nn.LeakyReLU(0.2, True)]
+            width = out
+        layers.append(nn.Conv2d(width, 1, 4, 1, 1))
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x, y], 1))
+
+
+def receptive_field(num_layers: int) -> int:
+    """Side of the input patch one PatchGAN logit sees (4x4 kernels: num_layers stride-2, then two stride-1)."""
+    field = 1
+    for stride in reversed([2] * num_layers + [1, 1]):
+        field = (field - 1) * stride + 4
+    return field
+
+
+def pix2pix_d_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The paper's D objective, halved: BCE of real pairs as 1 and generated pairs as 0, over every patch."""
+    real, generated = D(x, y), D(x, fake.detach())
+    return 0.5 * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                  + F.binary_cross_entropy_with_logits(generated, torch.zeros_like(generated)))
+
+
+def pix2pix_g_loss(D: nn.Module | None, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor,
+                   l1_weight: float = L1_WEIGHT) -> tuple[torch.Tensor, torch.Tensor]:
+    """(total, L1): the non-saturating cGAN loss + lambda * L1(y, G(x)); D=None is the paper's "L1 only" ablation."""
+    l1 = F.l1_loss(fake, y)
+    if D is None:
+        return l1_weight * l1, l1
+    logits = D(x, fake)
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)) + l1_weight * l1, l1

@@ -1,0 +1,212 @@
+"""Image-to-image translation (models/translation.py): tiny configs only."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from models.hub import load_pretrained
+from models.translation import (PatchDiscriminator, UNetGenerator, pix2pix_d_loss, pix2pix_g_loss,
+                                receptive_field)
+from train import data
+from train import translation as trainer
+
+TINY_TRAIN = dict(fake_data=True, image_size=16, base_channels=4, d_channels=4, d_layers=1, batch_size=4,
+                  device="cpu", replay_frames=2, save_every=2)
+
+
+def tiny(**kwargs) -> UNetGenerator:
+    return UNetGenerator(base_channels=4, num_downs=4, **kwargs)  # 16 px
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_unet_shapes_and_range(skips):
+    torch.manual_seed(0)
+    G = tiny(out_channels=3, skips=skips)
+    y = G(torch.randn(2, 1, 16, 16))
+    assert y.shape == (2, 3, 16, 16) and y.abs().max() <= 1
+
+
+def test_unet_skip_connections_carry_information(monkeypatch):
+    """Zeroing what the skips carry (the encoder half of each concatenation) changes the output."""
+    torch.manual_seed(0)
+    G = tiny(dropout=False).eval()
+    x = torch.randn(1, 1, 16, 16)
+    with torch.no_grad():
+        out = G(x)
+        cat = torch.cat
+        monkeypatch.setattr(torch, "cat", lambda tensors, dim: cat([tensors[0], torch.zeros_like(tensors[1])], dim))
+        cut = G(x)
+        monkeypatch.undo()
+    assert not torch.allclose(out, cut, atol=1e-4)
+    skipless = UNetGenerator(base_channels=4, num_downs=4, skips=False)
+    assert sum(p.numel() for p in skipless.parameters()) < sum(p.numel() for p in G.parameters())
+
+
+def test_dropout_is_the_noise_at_test_time():
+    torch.manual_seed(0)
+    G = tiny().eval()  # eval mode: the paper keeps dropout on at test time
+    x = torch.randn(1, 1, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(G(x), G(x))
+        G.dropout = False
+        assert torch.equal(G(x), G(x))
+
+
+def test_patchgan_receptive_field_and_shape():
+    assert receptive_field(3) == 70  # the paper's 70 x 70 PatchGAN
+    assert receptive_field(2) == 34 and receptive_field(1) == 16
+    D = PatchDiscriminator(in_channels=4, base_channels=4, num_layers=2)
+    logits = D(torch.randn(2, 1, 64, 64), torch.randn(2, 3, 64, 64))
+    assert logits.shape == (2, 1, 14, 14)  # 64 -> 32 -> 16 -> 15 -> 14: one logit per overlapping patch
+    # one logit depends on a 34 x 34 input patch only
+    x = torch.randn(1, 1, 64, 64, requires_grad=True)
+    D.eval()(x, torch.zeros(1, 3, 64, 64))[0, 0, 7, 7].backward()
+    rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
+    assert rows.max() - rows.min() + 1 <= 34 and cols.max() - cols.min() + 1 <= 34
+
+
+def test_losses_and_two_training_steps():
+    torch.manual_seed(0)
+    G, D = tiny(), PatchDiscriminator(in_channels=2, base_channels=4, num_layers=1)
+    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    x, y = torch.randn(4, 1, 16, 16), torch.rand(4, 1, 16, 16) * 2 - 1
+    for _ in range(2):
+        fake = G(x)
+        d_loss = pix2pix_d_loss(D, x, y, fake)
+        opt_d.zero_grad(), d_loss.backward(), opt_d.step()
+        g_loss, l1 = pix2pix_g_loss(D, x, y, fake)
+        opt_g.zero_grad(), g_loss.backward(), opt_g.step()
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss) and g_loss > 100 * l1 - 1e-6
+    total, l1_only = pix2pix_g_loss(None, x, y, y)  # the L1-only ablation; a perfect output costs nothing
+    assert total == 0 and l1_only == 0
+
+
+def test_save_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    G = tiny(out_channels=3, skips=False, norm="batch")
+    G.save_pretrained(tmp_path)
+    H = UNetGenerator.from_pretrained(tmp_path)
+    assert H.skips is False and H.out_channels == 3
+    G.dropout = H.dropout = False
+    x = torch.randn(2, 1, 16, 16)
+    assert torch.equal(G.eval()(x), H.eval()(x))
+
+
+# ----------------------------------------------------------------------------------------------------- data
+def test_edge_map_is_deterministic_black_on_white():
+    square = -torch.ones(1, 1, 32, 32)
+    square[..., 8:24, 8:24] = 1  # a white square on black: its outline is the only edge
+    edges = data.edge_map(square)
+    assert edges.shape == (1, 1, 32, 32) and set(edges.unique().tolist()) == {-1.0, 1.0}
+    assert torch.equal(edges, data.edge_map(square.clone()))
+    on_edge = edges[0, 0] < 0
+    assert on_edge[6:26, 6:26].sum() == on_edge.sum() > 40  # lines around the square, nothing elsewhere
+    assert not on_edge[12:20, 12:20].any()
+
+
+def test_paired_folder_splits_a_b_and_direction(tmp_path):
+    pair = np.zeros((20, 40, 3), np.uint8)
+    pair[:, 20:] = 255  # A black, B white
+    Image.fromarray(pair).save(tmp_path / "1.png")
+    a, b = data.PairedFolder(tmp_path, image_size=16)[0]
+    assert a.shape == b.shape == (3, 16, 16) and a.max() == -1 and b.min() == 1
+    b2, a2 = data.PairedFolder(tmp_path, image_size=16, direction="BtoA")[0]
+    assert torch.equal(a, a2) and torch.equal(b, b2)
+    x, y = data.PairedFolder(tmp_path, image_size=16)[0]
+    with pytest.raises(ValueError, match="AtoB"):
+        data.PairedFolder(tmp_path, direction="sideways")
+
+
+# ------------------------------------------------------------------------------------------------- training
+@pytest.mark.parametrize("ablation", [{}, {"skips": False}, {"adversarial": False}])
+def test_two_step_training_smoke_and_round_trip(ablation, tmp_path):
+    cfg = trainer.Config(max_steps=2, out_dir=str(tmp_path), **TINY_TRAIN, **ablation)
+    export = trainer.main(cfg)
+    folder = tmp_path / "checkpoint"
+    record = json.loads((folder / "training.json").read_text())
+    assert record["checkpoint"] == trainer.checkpoint_name(cfg) and record["history"]
+    assert (folder / "replay.png").exists() and "python -m train.translation" in (folder / "README.md").read_text()
+    loaded = load_pretrained(UNetGenerator, str(folder))
+    assert loaded.skips == cfg.skips
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    torch.manual_seed(1)
+    out = loaded(x)
+    torch.manual_seed(1)
+    assert out.shape == (2, 1, 16, 16) and torch.allclose(out, export(x), atol=1e-6)
+
+
+def test_checkpoint_names():
+    assert trainer.checkpoint_name(trainer.Config()) == "pix2pix-fashion-mnist"
+    assert trainer.checkpoint_name(trainer.Config(skips=False)) == "pix2pix-encdec-fashion-mnist"
+    assert trainer.checkpoint_name(trainer.Config(adversarial=False, dataset="/data/facades/")) == "pix2pix-l1-facades"
+    with pytest.raises(SystemExit, match="power of two"):
+        trainer.Config(image_size=48)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    straight = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "a"), **TINY_TRAIN))
+    trainer.main(trainer.Config(max_steps=2, out_dir=str(tmp_path / "b"), **TINY_TRAIN))
+    resumed = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "b"), resume=True, **TINY_TRAIN))
+    a, b = straight.state_dict(), resumed.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_evaluate_translation_of_a_perfect_translator():
+    """A 'generator' that returns the paired targets scores L1 0, SSIM 1 and keeps every class it is given."""
+    from train.evaluate import evaluate_translation
+
+    class Lookup(torch.nn.Module):
+        def __init__(self, targets):
+            super().__init__()
+            self.targets, self.anchor = targets, torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return self.targets[x[:, 0, 0, 0].long()]
+
+    if not (data.FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("Fashion-MNIST is not installed")
+    items, labels = data.fashion_mnist("test")
+    items, labels = data.upsample(items[:200], 64), labels[:200]
+    index = torch.arange(200, dtype=torch.float32)[:, None, None, None].expand(200, 1, 64, 64)
+    metrics = evaluate_translation(Lookup(items), index, items, labels, "fashion-mnist")
+    values = metrics["values"]
+    assert values["L1"] == 0 and values["SSIM"] > 0.999 and values["PSNR_dB"] > 90
+    assert values["class_kept"] > 0.85 and "held-out pairs" in metrics["protocol"]
+
+
+# ------------------------------------------------------------------------------------------------------ tab
+def _drawing(size, mode="RGBA"):
+    """A dark rectangle outline on white paper, the way a user sketches."""
+    image = Image.new("RGB", size, "white")
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(image).rectangle([size[0] // 4, size[1] // 4, 3 * size[0] // 4, 3 * size[1] // 4], outline="black",
+                                    width=max(1, min(size) // 30))
+    return image.convert(mode)
+
+
+@pytest.mark.parametrize("image", [_drawing((320, 320)), _drawing((4000, 3000), "RGB"), _drawing((50, 80), "L"),
+                                   _drawing((1, 1), "RGBA"), np.asarray(_drawing((64, 64), "L"))],
+                         ids=["rgba-sketch", "4000x3000-rgb", "grey", "1x1", "numpy"])
+def test_tab_converts_odd_inputs_or_says_what_is_wrong(image):
+    import gradio as gr
+
+    from demos import translation as tab
+
+    try:
+        edges = tab.sketch_to_edges(image)
+    except gr.Error as error:  # only a blank image may be refused, and it must say so
+        assert "blank" in str(error).lower() or "draw" in str(error).lower()
+        return
+    assert edges.shape == (1, 1, 64, 64) and set(edges.unique().tolist()) <= {-1.0, 1.0}
+    assert 20 < (edges < 0).sum() < 64 * 64 // 4  # thin lines, not filled areas
+    picture, photo_edges = tab.photo_to_edges(image)
+    assert picture.shape == photo_edges.shape == (1, 1, 64, 64) and picture.abs().max() <= 1
+    strip, _, report = tab.translate(image, "photo", 0)
+    assert strip.width > 64 and "Canny" in report
+    with pytest.raises(gr.Error, match="'photo' or 'edges'"):
+        tab.translate(image, "painting", 0)
