@@ -106,10 +106,9 @@ ENDPOINTS = {
                                      0, "auto"],
     "/pixelcnn_nll": lambda p: ["pixelcnn-mnist", "my drawing", 0, editor(p), "auto"],
     # style transfer at its smallest output size, the upload as content and as style 1 (an untrained AdaIN decoder
-    # answers with its own clear error, which also counts)
+    # answers with its own clear error, which also counts; style_mask_background takes the same checked component)
     "/style_adain": lambda p: [handle_file(p), handle_file(p), None, None, None, 1.0, 1.0, 1.0, 1.0, 1.0, False, None,
                                64, "efficientnet-lite0"],
-    "/style_mask_background": lambda p: [handle_file(p)],
     "/pix2pix_sketch": lambda p: [editor(p), 0],
     "/pix2pix_upload": lambda p: [handle_file(p), "photo", 0],
 }
