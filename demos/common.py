@@ -247,6 +247,21 @@ def digit_from_image(image, size: int = 28, box: int | None = None) -> torch.Ten
     return torch.from_numpy(grey.copy())[None, None]
 
 
+def resolvable(names, family: str) -> tuple[str, ...]:
+    """The checkpoints among `names` that resolve (Hub, HF cache or bundled), in their order; `family` is the trainer
+    that makes them (for models.hub's error). Tabs cache the answer: it is asked once per process."""
+    from models.hub import checkpoint_folder
+
+    found = []
+    for name in names:
+        try:
+            checkpoint_folder(name, family)
+            found.append(name)
+        except FileNotFoundError:
+            pass
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Sampler:
     """How the Compare tab and the leaderboard draw from one checkpoint. Each tab's `samplers()` returns

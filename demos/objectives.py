@@ -97,14 +97,8 @@ def check_objective(objective) -> str:
 @functools.cache
 def available() -> tuple[str, ...]:
     """The objectives whose checkpoints resolve (Hub, cache or bundled), in the lecture's order."""
-    found = []
-    for name in OBJECTIVES:
-        try:
-            checkpoint_folder(checkpoint(name), "objectives")
-            found.append(name)
-        except FileNotFoundError:
-            pass
-    return tuple(found)
+    found = common.resolvable([checkpoint(name) for name in OBJECTIVES], "objectives")
+    return tuple(name for name in OBJECTIVES if checkpoint(name) in found)
 
 
 @functools.cache

@@ -112,14 +112,7 @@ t = i18n.Translator(__name__, STRINGS)
 @functools.cache
 def available() -> tuple[str, ...]:
     """The checkpoints that resolve (Hub, cache or bundled), in MODELS' order."""
-    found = []
-    for name in MODELS:
-        try:
-            checkpoint_folder(name, "vae")
-            found.append(name)
-        except FileNotFoundError:
-            pass
-    return tuple(found)
+    return common.resolvable(MODELS, "vae")
 
 
 def missing_message() -> str:
