@@ -115,9 +115,9 @@ def translate_all(edges: torch.Tensor, seed: int) -> tuple[list[torch.Tensor], l
     outputs, labels, lines = [], [], []
     for name in available():
         G = load(name)
-        torch.manual_seed(seed)
         start = time.perf_counter()
-        outputs.append(G(edges.to(next(G.parameters()).device)).float().cpu())
+        noise = torch.Generator().manual_seed(seed)
+        outputs.append(G(edges.to(next(G.parameters()).device), generator=noise).float().cpu())
         labels.append(MODELS[name][1])
         lines.append(f"{MODELS[name][0]}: {1000 * (time.perf_counter() - start):.0f} ms")
     return outputs, labels, lines
@@ -185,8 +185,8 @@ def translate(image, kind="edges", seed=0):
         draws = []
         with torch.inference_mode():
             for i in range(NOISE_SAMPLES):
-                torch.manual_seed(seed + i)
-                draws.append(G(edges.to(next(G.parameters()).device)).float().cpu())
+                noise = torch.Generator().manual_seed(seed + i)
+                draws.append(G(edges.to(next(G.parameters()).device), generator=noise).float().cpu())
         spread = torch.cat(draws).std(0).mean().item()
         noise = common.image_grid(torch.cat(draws), nrow=NOISE_SAMPLES, scale=DISPLAY_SCALE)
         lines.append(f"dropout noise: mean per-pixel std over {NOISE_SAMPLES} draws = {spread:.3f} (in [-1, 1] units; "

@@ -81,7 +81,8 @@ class UNetGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         self.out = nn.ConvTranspose2d(widths[0] * (2 if skips else 1), out_channels, 4, 2, 1)
         self.apply(dcgan_init)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`generator` (a CPU torch.Generator) draws the dropout noise; None uses the global RNG (training)."""
         features = []
         h = x
         for i, layer in enumerate(self.down):
@@ -90,10 +91,19 @@ class UNetGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         for j, layer in enumerate(self.up):
             h = layer(F.relu(h))
             if j < 3 and self.dropout:  # the noise: on in training and at test time, as in the paper
-                h = F.dropout(h, 0.5, training=True)
+                h = dropout(h, generator)
             if self.skips:
                 h = torch.cat([h, features[-2 - j]], 1)  # decoder layer j meets encoder layer n - 2 - j
         return torch.tanh(self.out(F.relu(h)))
+
+
+def dropout(h: torch.Tensor, generator: torch.Generator | None, p: float = 0.5) -> torch.Tensor:
+    """Inverted dropout that is always on; with a generator, its mask is a function of that generator alone (a
+    served request's seed gives the same output whatever other requests do to the global RNG)."""
+    if generator is None:
+        return F.dropout(h, p, training=True)
+    keep = torch.rand(h.shape, generator=generator).to(h.device) >= p
+    return h * keep / (1 - p)
 
 
 class PatchDiscriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):

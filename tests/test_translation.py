@@ -51,6 +51,8 @@ def test_dropout_is_the_noise_at_test_time():
     x = torch.randn(1, 1, 16, 16)
     with torch.no_grad():
         assert not torch.allclose(G(x), G(x))
+        seeded = [G(x, generator=torch.Generator().manual_seed(s)) for s in (3, 3, 4)]
+        assert torch.equal(seeded[0], seeded[1]) and not torch.allclose(seeded[0], seeded[2])
         G.dropout = False
         assert torch.equal(G(x), G(x))
 
