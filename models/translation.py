@@ -1,8 +1,8 @@
-"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired). CycleGAN, DiscoGAN, StarGAN and SPADE
-follow in this file (genzoo issue 5).
+"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired) and CycleGAN (unpaired). DiscoGAN,
+StarGAN and SPADE follow in this file (genzoo issue 5).
 
-Pix2Pix, a conditional GAN that learns a paired mapping x -> y. Paper: Isola, Zhu, Zhou & Efros, "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 2017
-(arXiv:1611.07004).
+Pix2Pix, a conditional GAN that learns a paired mapping x -> y. Paper: Isola, Zhu, Zhou & Efros, "Image-to-Image
+Translation with Conditional Adversarial Networks", CVPR 2017 (arXiv:1611.07004).
 
 What the paper prescribes and this file keeps:
 - the generator is a U-Net: an encoder of 4x4 stride-2 convolutions (Conv-Norm-LeakyReLU(0.2), no norm on the
@@ -26,6 +26,15 @@ and a 70 x 70 PatchGAN (3 stride-2 layers). Here images are 64 px: `num_downs=6`
 similar share of the image). The paper trains with batch size 1 and BatchNorm, i.e. instance statistics;
 `norm="instance"` (the default) is that, at any batch size; `norm="batch"` is the batch-statistics variant the
 paper also reports for larger batches.
+
+CycleGAN, two mappings G: A -> B and F: B -> A learned from unpaired sets. Paper: Zhu, Park, Isola & Efros, "Unpaired
+Image-to-Image Translation using Cycle-Consistent Adversarial Networks", ICCV 2017 (arXiv:1703.10593). Kept: the
+generator of Johnson et al. (c7s1-k, two stride-2 downsamplings, residual blocks, two fractionally strided
+upsamplings, c7s1 out; reflection padding, instance norm, ReLU, tanh); 70 x 70-style PatchGAN discriminators with
+instance norm; the least-squares GAN loss; cycle consistency ||F(G(a)) - a||_1 + ||G(F(b)) - b||_1 with lambda = 10;
+the identity loss (weight 0.5 lambda) that keeps a mapping from changing what is already in its target domain; D
+trained on a history of 50 generated images (Shrivastava et al.'s buffer), its loss halved; Adam 2e-4, beta1 0.5.
+Scaled down: 32-px digits, width 16 (the paper: 64) and 6 residual blocks (the paper's 128-px setting; 9 at 256 px).
 """
 
 from __future__ import annotations
@@ -107,27 +116,29 @@ def dropout(h: torch.Tensor, generator: torch.Generator | None, p: float = 0.5) 
 
 
 class PatchDiscriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
-    """(x, y) -> (B, 1, P, P) logits, one per overlapping patch; the loss averages them."""
+    """(x, y) -> (B, 1, P, P) logits, one per overlapping patch; the loss averages them. Images given are
+    concatenated on channels: pix2pix's D sees the pair (x, y), CycleGAN's one image."""
 
     def __init__(
         self,
         in_channels: int = 2,       # input + output channels, concatenated (the conditional GAN sees the pair)
         base_channels: int = 32,    # first layer's width (the paper: 64)
         num_layers: int = 2,        # stride-2 layers: 3 = the paper's 70 x 70 PatchGAN, 2 = 34 x 34, 1 = 16 x 16
+        norm: str = "batch",        # "batch" (pix2pix) or "instance" (CycleGAN)
     ):
         super().__init__()
         layers = [nn.Conv2d(in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         width = base_channels
         for i in range(1, num_layers + 1):  # num_layers - 1 more stride-2 layers, then one stride-1 layer
             stride, out = (2 if i < num_layers else 1), base_channels * min(2 ** i, 8)
-            layers += [nn.Conv2d(width, out, 4, stride, 1, bias=False), nn.BatchNorm2d(out), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(width, out, 4, stride, 1, bias=False), norm_layer(norm, out), nn.LeakyReLU(0.2, True)]
             width = out
         layers.append(nn.Conv2d(width, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, y], 1))
+    def forward(self, *images: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat(images, 1))
 
 
 def receptive_field(num_layers: int) -> int:
@@ -153,3 +164,125 @@ def pix2pix_g_loss(D: nn.Module | None, x: torch.Tensor, y: torch.Tensor, fake: 
         return l1_weight * l1, l1
     logits = D(x, fake)
     return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)) + l1_weight * l1, l1
+
+
+# ------------------------------------------------------------------------------------------------------ CycleGAN
+class ResnetBlock(nn.Module):
+    def __init__(self, channels: int, norm: str):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False),
+                                  norm_layer(norm, channels), nn.ReLU(True),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=False),
+                                  norm_layer(norm, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """CycleGAN's generator (Johnson et al.'s): image (B, in_channels, S, S) -> (B, out_channels, S, S), S % 4 == 0."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        base_channels: int = 16,    # k of c7s1-k (the paper: 64)
+        num_blocks: int = 6,        # residual blocks at 1/4 resolution (the paper: 6 at 128 px, 9 at 256 px)
+        norm: str = "instance",
+    ):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, base_channels, 7, bias=False),
+                  norm_layer(norm, base_channels), nn.ReLU(True)]
+        width = base_channels
+        for _ in range(2):  # d2k, d4k
+            layers += [nn.Conv2d(width, 2 * width, 3, 2, 1, bias=False), norm_layer(norm, 2 * width), nn.ReLU(True)]
+            width *= 2
+        layers += [ResnetBlock(width, norm) for _ in range(num_blocks)]
+        for _ in range(2):  # u2k, uk
+            layers += [nn.ConvTranspose2d(width, width // 2, 3, 2, 1, output_padding=1, bias=False),
+                       norm_layer(norm, width // 2), nn.ReLU(True)]
+            width //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)  # N(0, 0.02), as the authors' code
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class CycleGAN(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """Both mappings in one module (one checkpoint): G: A -> B and F: B -> A; forward(x, "AtoB" | "BtoA")."""
+
+    def __init__(self, channels: int = 1, base_channels: int = 16, num_blocks: int = 6, norm: str = "instance"):
+        super().__init__()
+        self.G = ResnetGenerator(channels, channels, base_channels, num_blocks, norm)
+        self.F = ResnetGenerator(channels, channels, base_channels, num_blocks, norm)
+
+    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        if direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA'; got {direction!r}")
+        return self.G(x) if direction == "AtoB" else self.F(x)
+
+
+def lsgan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """Mao et al.'s least-squares GAN loss, CycleGAN's choice: (D - 1)^2 for real targets, D^2 for fake ones."""
+    return F.mse_loss(logits, torch.full_like(logits, 1.0 if real else 0.0))
+
+
+def cycle_consistency_loss(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor,
+                           fake_a: torch.Tensor, fake_b: torch.Tensor) -> torch.Tensor:
+    """||F(G(a)) - a||_1 + ||G(F(b)) - b||_1 (fake_b = G(a), fake_a = F(b))."""
+    return F.l1_loss(model.F(fake_b), real_a) + F.l1_loss(model.G(fake_a), real_b)
+
+
+def identity_loss(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+    """||G(b) - b||_1 + ||F(a) - a||_1: a target-domain image should pass unchanged."""
+    return F.l1_loss(model.G(real_b), real_b) + F.l1_loss(model.F(real_a), real_a)
+
+
+def cyclegan_g_loss(model: CycleGAN, D: nn.ModuleDict, real_a: torch.Tensor, real_b: torch.Tensor,
+                    lambda_cycle: float = 10.0, lambda_identity: float = 0.5):
+    """(total, {"adversarial", "cycle", "identity"}, fake_a, fake_b): LSGAN loss of both mappings against D["A"] and
+    D["B"], + lambda_cycle * cycle + lambda_cycle * lambda_identity * identity (the paper's weights)."""
+    fake_b, fake_a = model.G(real_a), model.F(real_b)
+    adversarial = lsgan_loss(D["B"](fake_b), True) + lsgan_loss(D["A"](fake_a), True)
+    cycle = cycle_consistency_loss(model, real_a, real_b, fake_a, fake_b)
+    identity = identity_loss(model, real_a, real_b) if lambda_identity > 0 else torch.zeros((), device=real_a.device)
+    total = adversarial + lambda_cycle * cycle + lambda_cycle * lambda_identity * identity
+    return total, {"adversarial": adversarial, "cycle": cycle, "identity": identity}, fake_a, fake_b
+
+
+def cyclegan_d_loss(D: nn.ModuleDict, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
+                    fake_b: torch.Tensor) -> torch.Tensor:
+    """Each D's LSGAN loss on its domain's real images and (pooled) generated ones, halved as in the paper."""
+    loss = 0.0
+    for domain, real, fake in (("A", real_a, fake_a), ("B", real_b, fake_b)):
+        loss = loss + 0.5 * (lsgan_loss(D[domain](real), True) + lsgan_loss(D[domain](fake.detach()), False))
+    return loss
+
+
+class ImagePool:
+    """Shrivastava et al.'s history buffer, as CycleGAN uses it: D sees, per image, with probability 1/2 a generated
+    image from up to `size` earlier steps (which the new one then replaces) and otherwise the new one. Its state is a
+    tensor, so a resumed run continues with the same history."""
+
+    def __init__(self, size: int = 50):
+        self.size, self.images = size, None
+
+    def query(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.size == 0:
+            return images
+        images = images.detach()
+        out = []
+        for image in images:
+            stored = 0 if self.images is None else len(self.images)
+            if stored < self.size:
+                self.images = image[None].clone() if self.images is None else torch.cat([self.images, image[None]])
+                out.append(image)
+            elif torch.rand((), generator=generator) < 0.5:
+                i = int(torch.randint(stored, (), generator=generator))
+                out.append(self.images[i].clone())
+                self.images[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)

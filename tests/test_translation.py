@@ -212,3 +212,72 @@ def test_tab_converts_odd_inputs_or_says_what_is_wrong(image):
     assert strip.width > 64 and "Canny" in report
     with pytest.raises(gr.Error, match="'photo' or 'edges'"):
         tab.translate(image, "painting", 0)
+
+
+# ------------------------------------------------------------------------------------------------------ CycleGAN
+CYCLE_TINY = dict(model="cyclegan", fake_data=True, image_size=16, base_channels=4, d_channels=4, num_blocks=1,
+                  batch_size=4, device="cpu", replay_frames=2, save_every=2)
+
+
+def test_cycle_loss_is_zero_for_identity_generators():
+    from models.translation import CycleGAN, cycle_consistency_loss, identity_loss
+
+    model = CycleGAN(base_channels=4, num_blocks=1)
+    model.G = model.F = torch.nn.Identity()
+    a, b = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
+    assert cycle_consistency_loss(model, a, b, model.F(b), model.G(a)) == 0 and identity_loss(model, a, b) == 0
+
+
+def test_image_pool_returns_history_and_keeps_its_size():
+    from models.translation import ImagePool
+
+    pool, g = ImagePool(size=4), torch.Generator().manual_seed(0)
+    first = torch.arange(4.0)[:, None, None, None]
+    assert torch.equal(pool.query(first, g), first) and len(pool.images) == 4  # filling: passes through
+    out = torch.cat([pool.query(torch.full((4, 1, 1, 1), 10.0 + i), g) for i in range(10)])
+    assert len(pool.images) == 4 and (out < 10).any() and (out >= 10).any()  # old images come back, new ones too
+    assert torch.equal(ImagePool(0).query(first, g), first)
+
+
+def test_cyclegan_smoke_round_trip_and_directions(tmp_path):
+    from models.translation import CycleGAN
+
+    export = trainer.main(trainer.Config(max_steps=2, out_dir=str(tmp_path), **CYCLE_TINY))
+    loaded = load_pretrained(CycleGAN, str(tmp_path / "checkpoint"))
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    assert torch.allclose(loaded(x), export(x), atol=1e-6) and torch.allclose(loaded(x, "BtoA"), export.F(x), atol=1e-6)
+    assert not torch.allclose(loaded(x), loaded(x, "BtoA"))
+    with pytest.raises(ValueError, match="AtoB"):
+        loaded(x, "sideways")
+    assert "--model=cyclegan" in (tmp_path / "checkpoint" / "README.md").read_text()
+
+
+def test_cyclegan_resume_equals_uninterrupted(tmp_path):
+    """Also covers the image pool: its history is part of the resume file."""
+    straight = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "a"), **CYCLE_TINY))
+    trainer.main(trainer.Config(max_steps=3, out_dir=str(tmp_path / "b"), **CYCLE_TINY))
+    resumed = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "b"), resume=True, **CYCLE_TINY))
+    a, b = straight.state_dict(), resumed.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stroke_domains_thin_and_thick_of_the_same_digit():
+    digit = -torch.ones(1, 1, 16, 16)
+    digit[..., 3:13, 6:9] = 1  # a 3-px wide vertical bar
+    thin, thick = data.stroke_domains(digit)
+    ink = lambda t: int((t > 0).sum())  # noqa: E731
+    assert ink(thin) < ink(digit) < ink(thick) and set(thin.unique().tolist()) <= {-1.0, 1.0}
+    assert torch.equal(thin, data.stroke_domains(digit.clone())[0])  # deterministic
+    assert trainer.Config(model="cyclegan").dataset == "mnist-strokes"
+    assert trainer.checkpoint_name(trainer.Config(model="cyclegan")) == "cyclegan-mnist-strokes"
+
+
+def test_unpaired_folder_layout(tmp_path):
+    for side, colour in (("A", 0), ("B", 255)):
+        (tmp_path / f"train{side}").mkdir()
+        for i in range(3 if side == "A" else 2):
+            Image.new("RGB", (20, 20), (colour,) * 3).save(tmp_path / f"train{side}" / f"{i}.png")
+    folder = data.UnpairedFolder(tmp_path, image_size=8)
+    assert len(folder) == 3
+    a, b = folder[2]
+    assert a.shape == b.shape == (3, 8, 8) and a.max() == -1 and b.min() == 1

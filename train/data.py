@@ -274,3 +274,59 @@ class PairedFolder(torch.utils.data.Dataset):
                     for part in (im.crop((0, 0, half, im.height)), im.crop((half, 0, 2 * half, im.height))))
         a, b = to_tensor(a[None], self.image_size)[0], to_tensor(b[None], self.image_size)[0]
         return (a, b) if self.direction == "AtoB" else (b, a)
+
+
+# ------------------------------------------------------------------------------ unpaired thin <-> thick strokes
+# CycleGAN's stand-in (genzoo issue 5): two domains of MNIST digits, A = thin strokes (the skeleton, one pixel, grown
+# to two) and B = thick strokes (the digit dilated by a disk of radius STROKE_RADIUS). Training draws A from the first
+# half of the training split and B from the second half, so no digit is seen in both domains; the test split keeps
+# the hidden pairing (thin and thick versions of the same digit), used only to score translations.
+STROKE_RADIUS = 1.5
+STROKE_PROTOCOL = ("MNIST at 32 px; A = the digit's skeleton (scikit-image skeletonize of intensity > 0.5) dilated by "
+                   f"a 2x2 square, B = the digit dilated by a disk of radius {STROKE_RADIUS}; training: A from "
+                   "training digits 0-29999, B from 30000-59999 (unpaired); test: both domains of the same 10k test "
+                   "digits (the hidden pairing, for scoring only)")
+
+
+def stroke_domains(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 1, S, S) digits in [-1, 1] -> (thin, thick), each (N, 1, S, S) in {-1, 1}."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    ink = ((images[:, 0] + 1) / 2).numpy() > 0.5
+    yy, xx = np.mgrid[-2:3, -2:3]
+    disk = (yy ** 2 + xx ** 2) <= STROKE_RADIUS ** 2
+    thin = np.stack([ndimage.binary_dilation(skeletonize(d), np.ones((2, 2), bool)) for d in ink])
+    thick = np.stack([ndimage.binary_dilation(d, disk) for d in ink])
+    as_images = lambda a: torch.from_numpy(a.astype(np.float32) * 2 - 1)[:, None]  # noqa: E731
+    return as_images(thin), as_images(thick)
+
+
+@functools.cache
+def stroke_pairs(split: str = "train", image_size: int = 32):
+    """train: (thin A, thick B, labels of A, labels of B) from disjoint halves; test: (thin, thick, labels) paired."""
+    images, labels = mnist(split, image_size)
+    thin, thick = stroke_domains(images)
+    if split == "test":
+        return thin, thick, labels
+    half = len(images) // 2
+    return thin[:half], thick[half:], labels[:half], labels[half:]
+
+
+class UnpairedFolder(torch.utils.data.Dataset):
+    """CycleGAN's dataset layout (horse2zebra, monet2photo ...): `root/trainA/*.jpg` and `root/trainB/*.jpg` (or
+    testA/testB with split="test"). Item i is (A[i % len(A)], B[j]) with j from a seeded permutation: unpaired."""
+
+    def __init__(self, root: str | Path, image_size: int = 256, channels: int = 3, split: str = "train",
+                 seed: int = 0):
+        self.root = Path(root)
+        self.sides = [ImageFolder(self.root / f"{split}{side}", image_size, channels) for side in "AB"]
+        self.order = torch.randperm(len(self.sides[1]), generator=torch.Generator().manual_seed(seed))
+
+    def __len__(self) -> int:
+        return max(len(side) for side in self.sides)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        a, _ = self.sides[0][i % len(self.sides[0])]
+        b, _ = self.sides[1][int(self.order[i % len(self.order)])]
+        return a, b

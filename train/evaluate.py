@@ -249,36 +249,64 @@ def conditional_test(generator: nn.Module, model: str, dataset: str, n: int = NU
     return fake, probs, values
 
 
-@torch.no_grad()
-def evaluate_translation(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
-                         dataset: str, seed: int = SAMPLE_SEED, batch: int = 500) -> dict:
-    """A paired translator (Pix2Pix) on held-out pairs: G(inputs[i]) against targets[i] (both in [-1, 1]).
-
-    L1 (mean absolute error in [-1, 1] units, the paper's loss), PSNR (dB, peak-to-peak 2) and SSIM (torchmetrics,
-    Gaussian window 11, on [0, 1]) per pair, averaged; "class_kept" = the share of outputs the classifier puts in
-    the target's class; then the kit's distribution numbers (FD ...) of the outputs against the test images. The
-    generator's dropout noise is drawn from `seed` (the paper keeps it on at test time)."""
+def pair_scores(fake: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, dataset: str,
+                batch: int = 500) -> dict:
+    """Translations against their ground-truth counterparts (both in [-1, 1]): L1 (mean absolute error in [-1, 1]
+    units), PSNR (dB, peak-to-peak 2) and SSIM (torchmetrics, 11-px Gaussian window, on [0, 1]) per pair, averaged;
+    "class_kept" = the share of outputs the dataset's classifier puts in the label's class."""
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-    device = next(generator.parameters()).device
-    torch.manual_seed(seed)
-    fake = torch.cat([generator.eval()(inputs[i:i + batch].to(device)).float().cpu()
-                      for i in range(0, len(inputs), batch)])
     targets = targets.float()
     mse = (fake - targets).pow(2).flatten(1).mean(1)
     psnr = 10 * torch.log10(4.0 / mse.clamp_min(1e-10))
     ssims = torch.cat([ssim((fake[i:i + batch] + 1) / 2, (targets[i:i + batch] + 1) / 2, data_range=1.0,
                             reduction="none") for i in range(0, len(fake), batch)])
     _, probs = classify(fake, dataset)
+    return {"L1": (fake - targets).abs().mean().item(), "PSNR_dB": psnr.mean().item(), "SSIM": ssims.mean().item(),
+            "class_kept": (probs.argmax(1) == labels).float().mean().item()}
+
+
+PAIR_PROTOCOL = ("L1 in [-1, 1] units, PSNR peak-to-peak 2, SSIM (11-px Gaussian) on [0, 1]; class_kept = "
+                 "classifier-{dataset} puts the output in its source's class")
+
+
+@torch.no_grad()
+def translate(generator: nn.Module, inputs: torch.Tensor, batch: int = 500, **kwargs) -> torch.Tensor:
+    device = next(generator.parameters()).device
+    return torch.cat([generator.eval()(inputs[i:i + batch].to(device), **kwargs).float().cpu()
+                      for i in range(0, len(inputs), batch)])
+
+
+@torch.no_grad()
+def evaluate_translation(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
+                         dataset: str, seed: int = SAMPLE_SEED) -> dict:
+    """A paired translator (Pix2Pix) on held-out pairs: pair_scores of G(inputs[i]) against targets[i], then the
+    kit's distribution numbers (FD ...) of the outputs against the test images. The generator's dropout noise is
+    drawn from `seed` (the paper keeps it on at test time)."""
+    torch.manual_seed(seed)
+    fake = translate(generator, inputs)
     test, _ = real_sets(dataset, len(fake))
-    values = {"L1": (fake - targets).abs().mean().item(), "PSNR_dB": psnr.mean().item(), "SSIM": ssims.mean().item(),
-              "class_kept": (probs.argmax(1) == labels).float().mean().item(), **compare(test, fake, dataset)}
+    values = {**pair_scores(fake, targets, labels, dataset), **compare(test, fake, dataset)}
     return {"protocol": (f"{len(fake)} held-out pairs of the {dataset} test split (inputs -> the paired target), "
-                         f"dropout noise seed {seed}; L1 in [-1, 1] units, PSNR peak-to-peak 2, SSIM (11-px Gaussian) "
-                         f"on [0, 1]; class_kept = classifier-{dataset} puts G(x) in the target's class; "
+                         f"dropout noise seed {seed}; {PAIR_PROTOCOL.format(dataset=dataset)}; "
                          + protocol(dataset, len(fake)).replace(f"{len(fake)} samples (latent seed {SAMPLE_SEED})",
                                                                  "the outputs")),
             "dataset": dataset, "num_samples": len(fake), "values": values, "floor": floor(dataset, len(fake))}
+
+
+@torch.no_grad()
+def evaluate_cycle(model: nn.Module, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, dataset: str,
+                   pairing: str) -> dict:
+    """An unpaired translator (CycleGAN) scored with a hidden pairing: a[i] and b[i] are the same item in the two
+    domains. pair_scores of G(a) against b ("AtoB_..."), of F(b) against a ("BtoA_..."), and the round trips'
+    L1 (F(G(a)) vs a, G(F(b)) vs b)."""
+    fake_b, fake_a = translate(model, a, direction="AtoB"), translate(model, b, direction="BtoA")
+    values = {f"AtoB_{k}": v for k, v in pair_scores(fake_b, b, labels, dataset).items()}
+    values |= {f"BtoA_{k}": v for k, v in pair_scores(fake_a, a, labels, dataset).items()}
+    values["AtoB_round_trip_L1"] = (translate(model, fake_b, direction="BtoA") - a).abs().mean().item()
+    values["BtoA_round_trip_L1"] = (translate(model, fake_a, direction="AtoB") - b).abs().mean().item()
+    return {"protocol": f"{len(a)} test items in both domains ({pairing}); {PAIR_PROTOCOL.format(dataset=dataset)}",
+            "dataset": dataset, "num_samples": len(a), "values": values}
 
 
 @torch.no_grad()

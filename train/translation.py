@@ -10,10 +10,13 @@ for bit: add --resume (same --out_dir). The paper's setting on its own data, a f
     accelerate launch -m train.translation --dataset=/data/facades/train --direction=BtoA --image_size=256 \\
         --in_channels=3 --out_channels=3 --base_channels=64 --d_channels=64 --d_layers=3 --batch_size=1 --kimg=80
 
-Settings are the paper's (models/translation.py): U-Net G with dropout noise, PatchGAN D on (x, y), cGAN + 100 L1,
-Adam 2e-4 / beta1 0.5, D's loss halved, the last iterate shipped (no weight average). Scaled down: 64 px, G width
-16 (1.8 M parameters), D width 32, a 34 x 34 PatchGAN, batch 16 instead of 1-4 with instance normalisation (what
-batch-1 BatchNorm computes).
+Settings are the papers' (models/translation.py). Pix2Pix: U-Net G with dropout noise, PatchGAN D on (x, y), cGAN +
+100 L1, Adam 2e-4 / beta1 0.5, D's loss halved, the last iterate shipped (no weight average). Scaled down: 64 px, G
+width 16 (1.8 M parameters), D width 32, a 34 x 34 PatchGAN, batch 16 instead of 1-4 with instance normalisation
+(what batch-1 BatchNorm computes). CycleGAN: ResNet generators, instance-norm PatchGANs, LSGAN loss, cycle lambda 10,
+identity 0.5 lambda, a 50-image history for D, one Adam for both G and F and one for both D (the authors' code);
+scaled to 32 px, width 16, 16 x 16 patches, batch 8 (the paper: 1), constant lr then linear decay over the second
+half (the paper: 100 + 100 epochs).
 """
 
 from __future__ import annotations
@@ -24,48 +27,67 @@ from pathlib import Path
 
 import torch
 
-from models.translation import (PatchDiscriminator, UNetGenerator, pix2pix_d_loss, pix2pix_g_loss,
-                                receptive_field)
+from models.translation import (CycleGAN, ImagePool, PatchDiscriminator, UNetGenerator, cyclegan_d_loss,
+                                cyclegan_g_loss, pix2pix_d_loss, pix2pix_g_loss, receptive_field)
 from train import common, data
 
-PAPER = "Isola et al. 2017, arXiv:1611.07004"
+MODELS = {"pix2pix": "Isola et al. 2017, arXiv:1611.07004", "cyclegan": "Zhu et al. 2017, arXiv:1703.10593"}
+PACKAGED = {"pix2pix": ("fashion-mnist", "mnist"), "cyclegan": ("mnist-strokes",)}
 PANELS = [[("g_loss", "G: cGAN + lambda L1"), ("d_loss", "D (halved)")], [("l1", "L1(y, G(x))")]]
+CYCLE_PANELS = [[("g_loss", "G + F: total"), ("d_loss", "D_A + D_B (halved)")],
+                [("adversarial", "LSGAN (both)"), ("cycle", "cycle L1"), ("identity", "identity L1")], [("lr", "lr")]]
 
 
 @dataclass
 class Config:
-    """Pix2Pix on paired images; every field can be overridden with --field=value."""
-    dataset: str = "fashion-mnist"  # "fashion-mnist" / "mnist" (edges -> item, built here) or a folder of A|B pairs
-    direction: str = "AtoB"         # folders: translate the left half into the right ("AtoB") or back ("BtoA")
-    image_size: int = 64            # pixels, a power of two (the paper: 256)
-    in_channels: int = 1            # edge maps: 1; RGB folders: 3
-    out_channels: int = 1           # Fashion-MNIST items: 1; RGB folders: 3
-    base_channels: int = 16         # G's first layer width, x2 per layer up to x8 (the paper: 64; 32 here = 7.3 M
-                                    # parameters, 29 MB, for no visible gain at 64 px)
-    skips: bool = True              # U-Net; False = the encoder-decoder ablation
+    """Pix2Pix or CycleGAN; every field can be overridden with --field=value (None = the model's default)."""
+    model: str = "pix2pix"          # "pix2pix" (paired) or "cyclegan" (unpaired)
+    dataset: str | None = None      # None = fashion-mnist (pix2pix: edges -> items; or mnist) / mnist-strokes
+                                    # (cyclegan: thin <-> thick digits); or a folder (A|B pairs / trainA, trainB)
+    direction: str = "AtoB"         # pix2pix folders: translate the left half into the right ("AtoB") or back
+    image_size: int | None = None   # pixels, a power of two; None = 64 (pix2pix) / 32 (cyclegan); the papers: 256
+    in_channels: int = 1            # edge maps and digits: 1; RGB folders: 3
+    out_channels: int = 1           # Fashion-MNIST items and digits: 1; RGB folders: 3
+    base_channels: int = 16         # G's first layer width (the papers: 64); pix2pix doubles it per layer up to x8
+                                    # (32 here = 7.3 M parameters, 29 MB, for no visible gain at 64 px)
+    skips: bool = True              # pix2pix: U-Net; False = the encoder-decoder ablation
     norm: str = "instance"          # G's normalisation: "instance" (= the paper's batch-1 BatchNorm) or "batch"
-    adversarial: bool = True        # cGAN + L1; False = the "L1 only" ablation (no D)
-    d_channels: int = 32            # PatchGAN's first layer width (the paper: 64)
-    d_layers: int = 2               # PatchGAN stride-2 layers: 2 = 34 x 34 patches, 3 = the paper's 70 x 70
-    l1_weight: float = 100.0        # lambda (the paper)
-    batch_size: int = 16            # pairs per step (the paper: 1, and 4 for edges2shoes)
-    lr: float = 2e-4                # Adam, both networks (the paper)
+    adversarial: bool = True        # pix2pix: cGAN + L1; False = the "L1 only" ablation (no D)
+    num_blocks: int = 6             # cyclegan: residual blocks (the paper: 6 at 128 px, 9 at 256 px)
+    d_channels: int = 32            # PatchGAN's first layer width (the papers: 64)
+    d_layers: int | None = None     # PatchGAN stride-2 layers; None = 2 (34 x 34, pix2pix at 64 px) / 1 (16 x 16,
+                                    # cyclegan at 32 px); 3 = the papers' 70 x 70 at 256 px
+    l1_weight: float = 100.0        # pix2pix's lambda
+    lambda_cycle: float = 10.0      # cyclegan's lambda
+    lambda_identity: float = 0.5    # cyclegan: identity loss weight, in units of lambda_cycle
+    pool_size: int = 50             # cyclegan: D's history of generated images
+    batch_size: int | None = None   # None = 16 (pix2pix; the paper: 1, and 4 for edges2shoes) / 8 (cyclegan; 1)
+    lr: float = 2e-4                # Adam, both networks (the papers); cyclegan decays it linearly over the 2nd half
     beta1: float = 0.5
-    kimg: int = 100                 # pairs shown, in thousands (5 epochs of the 20k training pairs)
-    ema_decay: float = 0.0          # 0 = ship the last iterate, as the paper does
+    kimg: int | None = None         # images shown per domain, in thousands; None = 100 (pix2pix: 5 epochs of the
+                                    # 20k pairs) / 60 (cyclegan: 2 epochs of each 30k domain)
+    ema_decay: float = 0.0          # 0 = ship the last iterate, as the papers do
     seed: int = 0
     out_dir: str | None = None      # None = runs/<checkpoint name>
     export_dir: str | None = None   # None = <out_dir>/checkpoint
     resume: bool = False
     save_every: int = 250
     replay_frames: int = 12
-    evaluate: bool = True           # held-out pairs: L1, PSNR, SSIM, class kept, FD ... (packaged data, full runs)
+    evaluate: bool = True           # held-out (or hidden-pairing) scores in the card (packaged data, full runs)
     max_steps: int | None = None
-    fake_data: bool = False         # random pairs instead of data (smoke tests)
+    fake_data: bool = False         # random images instead of data (smoke tests)
     device: str = "auto"
     push_to_hub: str | None = None
 
     def __post_init__(self):
+        if self.model not in MODELS:
+            raise SystemExit(f"--model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        cycle = self.model == "cyclegan"
+        self.dataset = self.dataset or PACKAGED[self.model][0]
+        self.image_size = self.image_size or (32 if cycle else 64)
+        self.d_layers = self.d_layers or (1 if cycle else 2)
+        self.batch_size = self.batch_size or (8 if cycle else 16)
+        self.kimg = self.kimg or (60 if cycle else 100)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise SystemExit(f"--image_size must be a power of two, at least 8; got {self.image_size}")
         if self.direction not in ("AtoB", "BtoA"):
@@ -75,7 +97,10 @@ class Config:
 
 
 def checkpoint_name(cfg: Config) -> str:
-    """pix2pix-fashion-mnist, and the ablations pix2pix-encdec-..., pix2pix-l1-... (both: pix2pix-encdec-l1-...)."""
+    """pix2pix-fashion-mnist, the ablations pix2pix-encdec-..., pix2pix-l1-... (both: pix2pix-encdec-l1-...), and
+    cyclegan-mnist-strokes."""
+    if cfg.model == "cyclegan":
+        return f"cyclegan-{Path(cfg.dataset).name}"
     parts = ["pix2pix"] + (["encdec"] if not cfg.skips else []) + (["l1"] if not cfg.adversarial else [])
     return "-".join(parts + [Path(cfg.dataset).name])
 
@@ -103,7 +128,11 @@ def load_pairs(cfg: Config, split: str = "train"):
     return data.PairedFolder(cfg.dataset, cfg.image_size, cfg.in_channels, cfg.direction)
 
 
-def main(cfg: Config) -> UNetGenerator:
+def main(cfg: Config) -> UNetGenerator | CycleGAN:
+    return train_cyclegan(cfg) if cfg.model == "cyclegan" else train_pix2pix(cfg)
+
+
+def train_pix2pix(cfg: Config) -> UNetGenerator:
     torch.manual_seed(cfg.seed)
     G, D = build(cfg)
     betas = (cfg.beta1, 0.999)
@@ -151,7 +180,7 @@ def main(cfg: Config) -> UNetGenerator:
         common.write_card(
             folder, title=f"Pix2Pix{ablation[(cfg.skips, cfg.adversarial)]}: {Path(cfg.dataset).name}",
             tags=["gan", "pix2pix", "image-to-image", "genzoo"],
-            summary=(f"The generator of a Pix2Pix ({PAPER}), {cfg.image_size}x{cfg.image_size} px, "
+            summary=(f"The generator of a Pix2Pix ({MODELS['pix2pix']}), {cfg.image_size}x{cfg.image_size} px, "
                      + (f"edges -> {cfg.dataset} items ({data.EDGE_PROTOCOL})" if cfg.dataset in ("mnist", "fashion-mnist")
                         else f"{cfg.dataset} ({cfg.direction})")
                      + f"; U-Net{'' if cfg.skips else ' without skips'}"
@@ -167,6 +196,111 @@ def main(cfg: Config) -> UNetGenerator:
                    f"beta1 {cfg.beta1}, lambda {cfg.l1_weight}; the last iterate ships. Dropout stays on at test time "
                    "(the paper's noise), so outputs vary with the seed. `training.json` and `replay.png` hold the "
                    "curves and the outputs over training (top rows: inputs)."))
+        if cfg.push_to_hub:
+            print(common.push_folder(folder, cfg.push_to_hub))
+        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+    return export
+
+
+# ------------------------------------------------------------------------------------------------------ CycleGAN
+def load_domains(cfg: Config):
+    """(dataset A, dataset B), each yielding (image, label) for real_batch; a folder is one UnpairedFolder giving
+    (a, b) items, returned twice (A = its first element, B = its second)."""
+    size, channels = cfg.image_size, cfg.in_channels
+    if cfg.fake_data:
+        g = torch.Generator().manual_seed(cfg.seed)
+        fake = lambda: torch.utils.data.TensorDataset(  # noqa: E731
+            torch.rand(64, channels, size, size, generator=g) * 2 - 1, torch.zeros(64, dtype=torch.long))
+        return fake(), fake()
+    if cfg.dataset == "mnist-strokes":
+        if channels != 1:
+            raise SystemExit("--dataset=mnist-strokes is grey: use --in_channels=1 --out_channels=1")
+        thin, thick, labels_a, labels_b = data.stroke_pairs("train", size)
+        return (torch.utils.data.TensorDataset(thin, labels_a), torch.utils.data.TensorDataset(thick, labels_b))
+    folder = data.UnpairedFolder(cfg.dataset, size, channels, seed=cfg.seed)
+    return folder, folder
+
+
+def train_cyclegan(cfg: Config) -> CycleGAN:
+    torch.manual_seed(cfg.seed)
+    if cfg.in_channels != cfg.out_channels:
+        raise SystemExit("CycleGAN maps between two domains of the same channels: set --in_channels=--out_channels")
+    model = CycleGAN(cfg.in_channels, cfg.base_channels, cfg.num_blocks, cfg.norm)
+    D = torch.nn.ModuleDict({side: PatchDiscriminator(cfg.in_channels, cfg.d_channels, cfg.d_layers, "instance")
+                             for side in "AB"})
+    betas = (cfg.beta1, 0.999)
+    optimizers = {"G": torch.optim.Adam(model.parameters(), cfg.lr, betas=betas),  # G and F together, as the
+                  "D": torch.optim.Adam(D.parameters(), cfg.lr, betas=betas)}      # authors' code; D_A and D_B too
+    domain_a, domain_b = load_domains(cfg)
+    folder_pairs = domain_a is domain_b
+    batch = lambda dataset, n, seed, step, **kw: common.real_batch(dataset, n, seed, step, labels=True, **kw)  # noqa
+    fixed_a, fixed_b = batch(domain_a, 4, cfg.seed + 1, 0)[0], batch(domain_b, 4, cfg.seed + 2, 0)[int(folder_pairs)]
+
+    def replay(m):  # rows: a, G(a), b, F(b)
+        with torch.no_grad():
+            return torch.cat([fixed_a, m(fixed_a.to(run.device)).cpu(), fixed_b, m(fixed_b.to(run.device), "BtoA").cpu()])
+
+    run = common.TrainingRun(cfg, {"G": model, "D": D}, optimizers, cfg.batch_size, replay=replay, panels=CYCLE_PANELS,
+                             state={"pool_a": None, "pool_b": None})
+    model, D = run.nets["G"], run.nets["D"]
+    pools = {side: ImagePool(cfg.pool_size) for side in "AB"}
+    pools["A"].images, pools["B"].images = run.state["pool_a"], run.state["pool_b"]
+    decay_from = run.total_steps // 2
+    for step in run.steps():
+        lr = cfg.lr * min(1.0, (run.total_steps - step) / max(1, run.total_steps - decay_from))
+        for optimizer in run.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        if folder_pairs:
+            real_a, real_b = batch(domain_a, cfg.batch_size, cfg.seed, step, rank=run.rank, world=run.world)[:2]
+        else:  # two permutations (seed, seed + 1): which A meets which B changes every epoch
+            real_a = batch(domain_a, cfg.batch_size, cfg.seed, step, rank=run.rank, world=run.world)[0]
+            real_b = batch(domain_b, cfg.batch_size, cfg.seed + 1, step, rank=run.rank, world=run.world)[0]
+        real_a, real_b = real_a.to(run.device), real_b.to(run.device)
+        D.requires_grad_(False)  # G's step needs D's gradients w.r.t. its input only (the authors' code)
+        g_loss, parts, fake_a, fake_b = cyclegan_g_loss(model, D, real_a, real_b, cfg.lambda_cycle,
+                                                        cfg.lambda_identity)
+        run.optimizers["G"].zero_grad(set_to_none=True)
+        run.accelerator.backward(g_loss)
+        run.optimizers["G"].step()
+        D.requires_grad_(True)
+        d_loss = cyclegan_d_loss(D, real_a, real_b, pools["A"].query(fake_a, run.rng).to(run.device),
+                                 pools["B"].query(fake_b, run.rng).to(run.device))
+        run.optimizers["D"].zero_grad(set_to_none=True)
+        run.accelerator.backward(d_loss)
+        run.optimizers["D"].step()
+        run.state["pool_a"], run.state["pool_b"] = pools["A"].images, pools["B"].images  # saved with the resume file
+        run.log(step, g_loss=g_loss.item(), d_loss=d_loss.item(), lr=lr, **{k: v.item() for k, v in parts.items()})
+    export, folder, complete = run.finish(labels=("G + F", "D_A + D_B"), checkpoint=checkpoint_name(cfg))
+    if run.accelerator.is_main_process:
+        metrics = None
+        packaged = cfg.dataset == "mnist-strokes" and not cfg.fake_data
+        if cfg.evaluate and packaged and complete:
+            from train.evaluate import evaluate_cycle, save_metrics
+
+            thin, thick, labels = data.stroke_pairs("test", cfg.image_size)
+            metrics = evaluate_cycle(export, thin, thick, labels, "mnist", data.STROKE_PROTOCOL)
+            save_metrics(metrics, folder)
+        common.write_card(
+            folder, title=f"CycleGAN: {Path(cfg.dataset).name}", tags=["gan", "cyclegan", "image-to-image", "genzoo"],
+            summary=(f"Both generators of a CycleGAN ({MODELS['cyclegan']}), {cfg.image_size}x{cfg.image_size} px, "
+                     + ("thin <-> thick MNIST strokes, trained unpaired (" + data.STROKE_PROTOCOL + ")" if packaged
+                        else f"{cfg.dataset} (trainA <-> trainB)")
+                     + ". See models/translation.py for what was scaled."),
+            command=run.command("train.translation", Config, model="cyclegan"), config=cfg,
+            data=cfg.dataset if not cfg.fake_data else "random tensors",
+            data_checksum=data.dataset_checksum("mnist" if cfg.dataset == "mnist-strokes" else cfg.dataset,
+                                                cfg.fake_data),
+            wall_seconds=run.wall, metrics=metrics,
+            usage=("from models.translation import CycleGAN\nfrom models.hub import load_pretrained\n"
+                   f'model = load_pretrained(CycleGAN, "{folder.name}")\n'
+                   'thick = model(thin)            # A -> B (G)\nthin_again = model(thick, "BtoA")  # B -> A (F)'),
+            notes=(f"Trained for {run.step} steps ({run.kimg(run.step):.0f} kimg per domain, batch {cfg.batch_size}), "
+                   f"Adam {cfg.lr} / beta1 {cfg.beta1}, constant for the first half and linearly to 0 over the second; "
+                   f"lambda_cycle {cfg.lambda_cycle}, identity {cfg.lambda_identity} x lambda, a {cfg.pool_size}-image "
+                   "history for D; the last iterate ships. The pairing of the test items is hidden from training and "
+                   "only scores the translations. `training.json` and `replay.png` hold the curves and the outputs "
+                   "over training (rows: a, G(a), b, F(b))."))
         if cfg.push_to_hub:
             print(common.push_folder(folder, cfg.push_to_hub))
         run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
