@@ -65,7 +65,7 @@ class Config:
     lr: float = 2e-4                # Adam, both networks (the papers); cyclegan decays it linearly over the 2nd half
     beta1: float = 0.5
     kimg: int | None = None         # images shown per domain, in thousands; None = 100 (pix2pix: 5 epochs of the
-                                    # 20k pairs) / 60 (cyclegan: 2 epochs of each 30k domain)
+                                    # 20k pairs) / 40 (cyclegan: 1.3 epochs of each 30k domain)
     ema_decay: float = 0.0          # 0 = ship the last iterate, as the papers do
     seed: int = 0
     out_dir: str | None = None      # None = runs/<checkpoint name>
@@ -87,7 +87,7 @@ class Config:
         self.image_size = self.image_size or (32 if cycle else 64)
         self.d_layers = self.d_layers or (1 if cycle else 2)
         self.batch_size = self.batch_size or (8 if cycle else 16)
-        self.kimg = self.kimg or (60 if cycle else 100)
+        self.kimg = self.kimg or (40 if cycle else 100)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise SystemExit(f"--image_size must be a power of two, at least 8; got {self.image_size}")
         if self.direction not in ("AtoB", "BtoA"):
