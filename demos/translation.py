@@ -1,10 +1,12 @@
-"""Image-to-image tab; so far Pix2Pix: draw edges (or upload a photo, whose edges are extracted) and see the item
-the generator makes of them, next to the paper's two ablations; held-out test pairs with their scores.
+"""Image-to-image tab. Pix2Pix: draw edges (or upload a photo, whose edges are extracted) and see the item the
+generator makes of them, next to the paper's two ablations; held-out test pairs with their scores. CycleGAN: a digit
+through thin -> thick and back (or the other way), with the round trip next to the input.
 
-Models (models/translation.py; Isola et al. 2017): pix2pix-fashion-mnist (U-Net, cGAN + L1) and the ablations
-pix2pix-encdec-fashion-mnist (no skips) and pix2pix-l1-fashion-mnist (no cGAN), trained by train/translation.py on
-edges -> Fashion-MNIST items at 64 px. A checkpoint that is not bundled (or on the Hub) says so and names its train
-command; the conversion of your input is shown either way.
+Models (models/translation.py; Isola et al. 2017, Zhu et al. 2017): pix2pix-fashion-mnist (U-Net, cGAN + L1) and the
+ablations pix2pix-encdec-fashion-mnist (no skips) and pix2pix-l1-fashion-mnist (no cGAN), edges -> Fashion-MNIST items
+at 64 px; cyclegan-mnist-strokes, thin <-> thick digits at 32 px; all trained by train/translation.py. A checkpoint
+that is not bundled (or on the Hub) says so and names its train command; the conversion of your input is shown either
+way.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from PIL import Image
 
 from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, load_pretrained
-from models.translation import UNetGenerator
+from models.translation import CycleGAN, UNetGenerator
 
 TITLE = "Image-to-image"
 IMAGE_SIZE = 64                # what the bundled models translate
@@ -34,7 +36,11 @@ MODELS = {
     "pix2pix-l1-fashion-mnist": ("U-Net, L1 only", "L1 only", "python -m train.translation --adversarial=false "
                                  "--export_dir=assets/checkpoints/pix2pix-l1-fashion-mnist"),
 }
-MAX_TEST_INDEX = 9999          # the Fashion-MNIST test split
+CYCLE = "cyclegan-mnist-strokes"
+CYCLE_COMMAND = "python -m train.translation --model=cyclegan --export_dir=assets/checkpoints/cyclegan-mnist-strokes"
+CYCLE_SIZE = 32                # the CycleGAN's digits: MNIST padded to 32 px
+DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (label, the way back)
+MAX_TEST_INDEX = 9999          # the Fashion-MNIST / MNIST test splits
 NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
 ITEM_BOX = 60                  # a drawing's strokes are scaled into a 60-px square of the 64 (items fill the frame)
 DISPLAY_SCALE = 3
@@ -76,6 +82,27 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
     "index": ("Test pair", "테스트 쌍 번호"),
     "show": ("Translate", "변환"),
     "pair": ("Edges · real item · outputs", "윤곽선 · 실제 물건 · 출력"),
+    "tab_cycle": ("CycleGAN: thin ↔ thick", "CycleGAN: 가는 획 ↔ 굵은 획"),
+    "cycle_intro": (
+        "**CycleGAN** (Zhu, Park, Isola & Efros 2017, [*Unpaired Image-to-Image Translation using Cycle-Consistent "
+        "Adversarial Networks*](https://arxiv.org/abs/1703.10593)): two generators, G: thin → thick and F: thick → "
+        "thin, learned from two sets of digits that were never paired (thin strokes from one half of MNIST's "
+        "training digits, thick from the other). The cycle loss ‖F(G(x)) − x‖₁ is what keeps the digit: the round "
+        "trip is shown next to your input. The test digits exist in both domains, a pairing training never saw, "
+        "which scores the translations.",
+        "**CycleGAN**(Zhu, Park, Isola & Efros 2017, [*Unpaired Image-to-Image Translation using Cycle-Consistent "
+        "Adversarial Networks*](https://arxiv.org/abs/1703.10593), 「순환 일관성 적대 신경망을 이용한 짝 없는 이미지 "
+        "간 변환」): 짝지어진 적 없는 두 숫자 집합(MNIST 학습 숫자의 절반은 가는 획, 나머지 절반은 굵은 획)에서 "
+        "두 생성자 G: 가는 획 → 굵은 획, F: 굵은 획 → 가는 획을 학습합니다. 숫자를 지켜 주는 것은 순환 손실 "
+        "‖F(G(x)) − x‖₁이며, 입력 옆에 왕복 결과를 보여 줍니다. 테스트 숫자는 두 영역 모두에 있어(학습에서는 "
+        "보지 못한 짝) 변환을 채점하는 데 씁니다."),
+    "draw_digit": ("Draw a digit", "숫자 그리기"),
+    "direction": ("Direction", "방향"),
+    "translate_digit": ("Translate the drawing", "그림 변환"),
+    "cycle_strip": ("Input · translated · round trip", "입력 · 변환 · 왕복"),
+    "cycle_test_strip": ("Thin · G(thin) · real thick · F(G(thin))  |  thick · F(thick) · real thin · G(F(thick))",
+                         "가는 획 · G(가는 획) · 실제 굵은 획 · F(G(가는 획))  |  굵은 획 · F(굵은 획) · 실제 가는 획 · "
+                         "G(F(굵은 획))"),
 }
 t = i18n.Translator(__name__, STRINGS)
 
@@ -222,13 +249,103 @@ def test_pair(index, seed=0):
     return strip, "  \n".join(lines + ([missing_message()] if missing_message() else []))
 
 
+# ------------------------------------------------------------------------------------------------ CycleGAN
+@functools.cache
+def cycle_available() -> bool:
+    return bool(common.resolvable([CYCLE], "translation"))
+
+
+@functools.cache
+def cycle_model() -> CycleGAN:
+    return load_pretrained(CycleGAN, CYCLE, family="translation")
+
+
+def check_cycle() -> CycleGAN:
+    if not cycle_available():
+        raise common.gr_error(f"No checkpoint {CYCLE!r} yet. Train it with: {CYCLE_COMMAND}")
+    return cycle_model()
+
+
+def check_direction(value) -> str:
+    if value not in DIRECTIONS:
+        raise common.gr_error(f"Direction must be one of {', '.join(DIRECTIONS)}; got {value!r}")
+    return value
+
+
+def cycle_scores(out: torch.Tensor, target: torch.Tensor) -> str:
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    return f"L1 {(out - target).abs().mean().item():.3f}, SSIM {ssim((out + 1) / 2, (target + 1) / 2, data_range=1.0):.3f}"
+
+
+@torch.inference_mode()
+def cycle_drawing(image, direction="AtoB"):
+    """(strip: your digit as the model sees it, translated, and back; report). The drawing becomes a 28-px digit
+    (MNIST's way), padded to 32 px, and binarized at intensity 0.5 like the training domains."""
+    direction = check_direction(direction)
+    model = check_cycle()
+    digit = common.digit_from_image(image)  # (1, 1, 28, 28) in [0, 1]
+    x = torch.nn.functional.pad((digit > 0.5).float() * 2 - 1, (2, 2, 2, 2), value=-1.0)
+    device = next(model.parameters()).device
+    start = time.perf_counter()
+    out = model(x.to(device), direction).cpu()
+    back = model(out.to(device), DIRECTIONS[direction][1]).cpu()
+    seconds = time.perf_counter() - start
+    strip = common.image_grid(torch.cat([x, out, back]), nrow=3, scale=DISPLAY_SCALE * 2,
+                              labels=["input", "translated", "round trip"])
+    return strip, (f"{DIRECTIONS[direction][0]}, then back: round trip {cycle_scores(back, x)} to your input; "
+                   f"{1000 * seconds:.0f} ms  \n<sub>your drawing as a 28-px MNIST digit (ink box 20 px), padded to "
+                   f"{CYCLE_SIZE} px, binarized at 0.5</sub>")
+
+
+@functools.cache
+def cycle_test_digits():
+    from train.data import stroke_pairs
+
+    return stroke_pairs("test", CYCLE_SIZE)
+
+
+@torch.inference_mode()
+def cycle_test(index):
+    """One test digit in both domains (the hidden pairing): each translated, scored against its real counterpart,
+    and sent back."""
+    index = common.check_int(index, "Test digit", 0, MAX_TEST_INDEX)
+    model = check_cycle()
+    try:
+        thin, thick, _ = cycle_test_digits()
+    except FileNotFoundError as error:
+        raise common.gr_error(str(error)) from None
+    a, b = thin[index:index + 1], thick[index:index + 1]
+    device = next(model.parameters()).device
+    fake_b, fake_a = model(a.to(device)).cpu(), model(b.to(device), "BtoA").cpu()
+    back_a, back_b = model(fake_b.to(device), "BtoA").cpu(), model(fake_a.to(device)).cpu()
+    strip = common.image_grid(torch.cat([a, fake_b, b, back_a, b, fake_a, a, back_b]), nrow=8, scale=DISPLAY_SCALE * 2,
+                              labels=["thin", "G(thin)", "real", "F(G)", "thick", "F(thick)", "real", "G(F)"])
+    return strip, (f"G(thin) vs the real thick digit: {cycle_scores(fake_b, b)}; F(thick) vs the real thin one: "
+                   f"{cycle_scores(fake_a, a)}; round trips: thin {cycle_scores(back_a, a)}, thick "
+                   f"{cycle_scores(back_b, b)}")
+
+
+def cycle_metrics_line() -> str:
+    if not cycle_available():
+        return f"*CycleGAN: not bundled yet: `{CYCLE_COMMAND}`.*"
+    path = checkpoint_folder(CYCLE, "translation") / "metrics.json"
+    if not path.exists():
+        return "**CycleGAN**: no metrics.json"
+    v = json.loads(path.read_text())["values"]
+    return (f"**CycleGAN** (`{CYCLE}`): thin → thick L1 {v['AtoB_L1']:.3f}, SSIM {v['AtoB_SSIM']:.3f}, class kept "
+            f"{100 * v['AtoB_class_kept']:.1f} %; thick → thin L1 {v['BtoA_L1']:.3f}, SSIM {v['BtoA_SSIM']:.3f}, "
+            f"class kept {100 * v['BtoA_class_kept']:.1f} %")
+
+
 def samplers() -> dict[str, common.Sampler]:
     return {}  # translators need an input image: they are not in the unconditional Compare row
 
 
 def build() -> None:
     gr.Markdown(t("intro"))
-    gr.Markdown("  \n".join(metrics_line(name) for name in MODELS), elem_classes=i18n.VERBATIM)
+    gr.Markdown("  \n".join([*(metrics_line(name) for name in MODELS), cycle_metrics_line()]),
+                elem_classes=i18n.VERBATIM)
     with gr.Tab(t("tab_draw")):
         gr.Markdown(t("draw_intro"))
         with gr.Row():
@@ -251,8 +368,26 @@ def build() -> None:
             show = gr.Button(t("show"), variant="primary")
         pair = gr.Image(label=t("pair"), type="pil", format="png")
         pair_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_cycle")):
+        gr.Markdown(t("cycle_intro"))
+        with gr.Row():
+            cycle_sketch = uploads.SketchUpload(label=t("draw_digit"), type="pil", image_mode="RGBA",
+                                                canvas_size=(280, 280))
+            with gr.Column():
+                direction = gr.Radio([(label, key) for key, (label, _) in DIRECTIONS.items()], value="AtoB",
+                                     label=t("direction"))
+                run_cycle = gr.Button(t("translate_digit"), variant="primary")
+        cycle_strip = gr.Image(label=t("cycle_strip"), type="pil", format="png")
+        cycle_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+        with gr.Row():
+            cycle_index = uploads.integer_box(t("index"), maximum=MAX_TEST_INDEX)
+            run_cycle_test = gr.Button(t("show"))
+        cycle_test_strip = gr.Image(label=t("cycle_test_strip"), type="pil", format="png")
+        cycle_test_report = gr.Markdown(elem_classes=i18n.VERBATIM)
 
     sketch_kind = gr.State("edges")
     run_sketch.click(translate, [sketch, sketch_kind, seed], [strip, noise, report], api_name="pix2pix_sketch")
     run_upload.click(translate, [upload, kind, seed], [strip, noise, report], api_name="pix2pix_upload")
     show.click(test_pair, [index, test_seed], [pair, pair_report], api_name="pix2pix_test_pair")
+    run_cycle.click(cycle_drawing, [cycle_sketch, direction], [cycle_strip, cycle_report], api_name="cyclegan_sketch")
+    run_cycle_test.click(cycle_test, cycle_index, [cycle_test_strip, cycle_test_report], api_name="cyclegan_test")

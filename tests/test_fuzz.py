@@ -111,6 +111,7 @@ ENDPOINTS = {
                                64, "efficientnet-lite0"],
     "/pix2pix_sketch": lambda p: [editor(p), 0],
     "/pix2pix_upload": lambda p: [handle_file(p), "photo", 0],
+    "/cyclegan_sketch": lambda p: [editor(p), "AtoB"],
 }
 # Absurd non-file arguments for the endpoints that have them.
 ABSURD = [
@@ -127,6 +128,7 @@ ABSURD = [
     ("/style_adain", [None, None, None, None, None, 1.0, 1.0, 1.0, 1.0, 1.0, False, None, 10**9, "../../etc"]),
     ("/pix2pix_test_pair", [10**6, 0]),
     ("/pix2pix_upload", [None, "../../etc/passwd", -1]),
+    ("/cyclegan_test", [-3]),
     ("/vae_reconstruct", [None]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
 ]

@@ -281,3 +281,21 @@ def test_unpaired_folder_layout(tmp_path):
     assert len(folder) == 3
     a, b = folder[2]
     assert a.shape == b.shape == (3, 8, 8) and a.max() == -1 and b.min() == 1
+
+
+@pytest.mark.parametrize("image", [_drawing((280, 280)), _drawing((4000, 3000), "RGB"), _drawing((28, 28), "L")],
+                         ids=["sketch", "4000x3000", "28px-grey"])
+def test_cycle_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
+    import gradio as gr
+
+    from demos import translation as tab
+    from models.translation import CycleGAN
+
+    tiny = CycleGAN(base_channels=4, num_blocks=1).eval()
+    monkeypatch.setattr(tab, "cycle_available", lambda: True)
+    monkeypatch.setattr(tab, "cycle_model", lambda: tiny)
+    for direction in ("AtoB", "BtoA"):
+        strip, report = tab.cycle_drawing(image, direction)
+        assert strip.width > 3 * 32 and "round trip" in report
+    with pytest.raises(gr.Error, match="Direction must be one of"):
+        tab.cycle_drawing(image, "up")
