@@ -39,7 +39,7 @@ MODELS = {
 CYCLE = "cyclegan-mnist-strokes"
 CYCLE_COMMAND = "python -m train.translation --model=cyclegan --export_dir=assets/checkpoints/cyclegan-mnist-strokes"
 CYCLE_SIZE = 32                # the CycleGAN's digits: MNIST padded to 32 px
-DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (label, the way back)
+DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (report, the way back)
 MAX_TEST_INDEX = 9999          # the Fashion-MNIST / MNIST test splits
 NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
 ITEM_BOX = 60                  # a drawing's strokes are scaled into a 60-px square of the 64 (items fill the frame)
@@ -98,6 +98,8 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "보지 못한 짝) 변환을 채점하는 데 씁니다."),
     "draw_digit": ("Draw a digit", "숫자 그리기"),
     "direction": ("Direction", "방향"),
+    "dir_atob": ("thin → thick (G)", "가는 획 → 굵은 획 (G)"),
+    "dir_btoa": ("thick → thin (F)", "굵은 획 → 가는 획 (F)"),
     "translate_digit": ("Translate the drawing", "그림 변환"),
     "cycle_strip": ("Input · translated · round trip", "입력 · 변환 · 왕복"),
     "cycle_test_strip": ("Thin · G(thin) · real thick · F(G(thin))  |  thick · F(thick) · real thin · G(F(thick))",
@@ -220,6 +222,11 @@ def translate(image, kind="edges", seed=0):
                      "the paper found dropout adds little variety, and so it is here)")
     report = "  \n".join(lines + ([missing_message()] if missing_message() else []) + [f"<sub>{conversion}</sub>"])
     return strip, noise, report
+
+
+def translate_sketch(image, seed=0):
+    """translate() of a drawing (read as edges)."""
+    return translate(image, "edges", seed)
 
 
 @functools.cache
@@ -374,8 +381,7 @@ def build() -> None:
             cycle_sketch = uploads.SketchUpload(label=t("draw_digit"), type="pil", image_mode="RGBA",
                                                 canvas_size=(280, 280))
             with gr.Column():
-                direction = gr.Radio([(label, key) for key, (label, _) in DIRECTIONS.items()], value="AtoB",
-                                     label=t("direction"))
+                direction = gr.Radio([(t(f"dir_{key.lower()}"), key) for key in DIRECTIONS], value="AtoB", label=t("direction"))
                 run_cycle = gr.Button(t("translate_digit"), variant="primary")
         cycle_strip = gr.Image(label=t("cycle_strip"), type="pil", format="png")
         cycle_report = gr.Markdown(elem_classes=i18n.VERBATIM)
@@ -385,8 +391,7 @@ def build() -> None:
         cycle_test_strip = gr.Image(label=t("cycle_test_strip"), type="pil", format="png")
         cycle_test_report = gr.Markdown(elem_classes=i18n.VERBATIM)
 
-    sketch_kind = gr.State("edges")
-    run_sketch.click(translate, [sketch, sketch_kind, seed], [strip, noise, report], api_name="pix2pix_sketch")
+    run_sketch.click(translate_sketch, [sketch, seed], [strip, noise, report], api_name="pix2pix_sketch")
     run_upload.click(translate, [upload, kind, seed], [strip, noise, report], api_name="pix2pix_upload")
     show.click(test_pair, [index, test_seed], [pair, pair_report], api_name="pix2pix_test_pair")
     run_cycle.click(cycle_drawing, [cycle_sketch, direction], [cycle_strip, cycle_report], api_name="cyclegan_sketch")
