@@ -124,11 +124,11 @@ def main(quick: bool = False, note: str = "") -> dict:
         result["quality_protocol"] = ("256 px, first 2 contents x first 2 styles of train.adain's evaluation pairs; "
                                       f"AdaIN alpha 1 vs Gatys L-BFGS {GATYS_ITERATIONS} iterations from the "
                                       "content, the encoder's default weights; losses: models.style.transfer_losses")
-        print(f"{'pair':>28}{'method':>8}{'content':>10}{'Gram':>10}{'mean/std':>10}")
+        print(f"{'pair':>22}{'output':>20}{'content':>10}{'Gram':>10}{'mean/std':>10}")
         for r in result["quality"]:
             for method in ("adain", "gatys", "content_as_output"):
                 v = r[method]
-                print(f"{r['pair']:>28}{method[:8]:>8}{v['content']:>10.4f}{v['style_gram']:>10.4f}"
+                print(f"{r['pair']:>22}{method:>20}{v['content']:>10.4f}{v['style_gram']:>10.4f}"
                       f"{v['style_meanstd']:>10.4f}")
     else:
         result["quality"] = None
