@@ -1,4 +1,4 @@
-"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired) and CycleGAN (unpaired). DiscoGAN,
+"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired), CycleGAN and DiscoGAN (unpaired).
 StarGAN and SPADE follow in this file (genzoo issue 5).
 
 Pix2Pix, a conditional GAN that learns a paired mapping x -> y. Paper: Isola, Zhu, Zhou & Efros, "Image-to-Image
@@ -35,6 +35,14 @@ instance norm; the least-squares GAN loss; cycle consistency ||F(G(a)) - a||_1 +
 the identity loss (weight 0.5 lambda) that keeps a mapping from changing what is already in its target domain; D
 trained on a history of 50 generated images (Shrivastava et al.'s buffer), its loss halved; Adam 2e-4, beta1 0.5.
 Scaled down: 32-px digits, width 16 (the paper: 64) and 6 residual blocks (the paper's 128-px setting; 9 at 256 px).
+
+DiscoGAN, cross-domain relations from unpaired sets. Paper: Kim, Cha, Kim, Lee & Kim, "Learning to Discover
+Cross-Domain Relations with Generative Adversarial Networks", ICML 2017 (arXiv:1703.05192). Kept: two encoder-decoder
+generators G_AB, G_BA (4x4 stride-2 convolutions with LeakyReLU 0.2 and BatchNorm except the first, mirrored by
+transposed convolutions with ReLU, tanh out; no skips, so the mapping must pass a small bottleneck), two image-level
+discriminators (the same encoder, then one logit), the standard GAN loss, and the reconstruction loss of both
+round trips (mean squared error, the paper's distance) added to each generator's GAN loss with weight 1; Adam 2e-4,
+betas (0.5, 0.999). Scaled down: 32 px (the paper: 64), width 32 (64), a 4x4 bottleneck as the paper's.
 """
 
 from __future__ import annotations
@@ -286,3 +294,80 @@ class ImagePool:
             else:
                 out.append(image)
         return torch.stack(out)
+
+
+# ------------------------------------------------------------------------------------------------------ DiscoGAN
+def encoder_layers(in_channels: int, widths: list[int]) -> list[nn.Module]:
+    """DiscoGAN's encoder: 4x4 stride-2 convolutions, LeakyReLU 0.2, BatchNorm except after the first."""
+    layers, width = [], in_channels
+    for i, out in enumerate(widths):
+        layers += [nn.Conv2d(width, out, 4, 2, 1, bias=i == 0)] + ([nn.BatchNorm2d(out)] if i else [])
+        layers.append(nn.LeakyReLU(0.2, True))
+        width = out
+    return layers
+
+
+class EncoderDecoder(nn.Module):
+    """DiscoGAN's generator: image (B, C, S, S) -> (B, C, S, S) through an S / 2**num_downs bottleneck."""
+
+    def __init__(self, channels: int = 1, base_channels: int = 32, num_downs: int = 3):
+        super().__init__()
+        widths = [base_channels * 2 ** i for i in range(num_downs)]
+        layers = encoder_layers(channels, widths)
+        for width, out in zip(widths[::-1], widths[-2::-1]):
+            layers += [nn.ConvTranspose2d(width, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[0], channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ImageDiscriminator(nn.Module):
+    """DiscoGAN's discriminator: the encoder, then one logit per image (a 4x4 convolution over the last map)."""
+
+    def __init__(self, channels: int = 1, base_channels: int = 32, num_downs: int = 3, image_size: int = 32):
+        super().__init__()
+        widths = [base_channels * 2 ** i for i in range(num_downs)]
+        side = image_size // 2 ** num_downs
+        self.net = nn.Sequential(*encoder_layers(channels, widths), nn.Conv2d(widths[-1], 1, side), nn.Flatten())
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, 1) logits
+
+
+class DiscoGAN(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """Both generators in one module (one checkpoint): G_AB and G_BA; forward(x, "AtoB" | "BtoA")."""
+
+    def __init__(self, channels: int = 1, base_channels: int = 32, num_downs: int = 3):
+        super().__init__()
+        self.G_AB = EncoderDecoder(channels, base_channels, num_downs)
+        self.G_BA = EncoderDecoder(channels, base_channels, num_downs)
+
+    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        if direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA'; got {direction!r}")
+        return self.G_AB(x) if direction == "AtoB" else self.G_BA(x)
+
+
+def discogan_g_loss(model: DiscoGAN, D: nn.ModuleDict, real_a: torch.Tensor, real_b: torch.Tensor):
+    """(total, {"adversarial", "reconstruction"}, fake_a, fake_b): for each direction the non-saturating GAN loss of
+    the translation against its domain's D plus the MSE of its round trip, summed over both (the paper's L_G)."""
+    fake_b, fake_a = model.G_AB(real_a), model.G_BA(real_b)
+    adversarial = sum(F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+                      for logits in (D["B"](fake_b), D["A"](fake_a)))
+    reconstruction = F.mse_loss(model.G_BA(fake_b), real_a) + F.mse_loss(model.G_AB(fake_a), real_b)
+    return adversarial + reconstruction, {"adversarial": adversarial, "reconstruction": reconstruction}, fake_a, fake_b
+
+
+def discogan_d_loss(D: nn.ModuleDict, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
+                    fake_b: torch.Tensor) -> torch.Tensor:
+    """Each D's standard GAN loss on its domain's real and translated images, summed."""
+    loss = 0.0
+    for domain, real, fake in (("A", real_a, fake_a), ("B", real_b, fake_b)):
+        r, f = D[domain](real), D[domain](fake.detach())
+        loss = loss + F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) \
+            + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
+    return loss

@@ -385,7 +385,10 @@ class TrainingRun:
                                  **{k: float(v) for k, v in numbers.items()}})
 
     def exported(self) -> torch.nn.Module:
-        """The EMA generator in eval mode, its BatchNorm statistics re-estimated for its own weights."""
+        """The EMA generator in eval mode, its BatchNorm statistics re-estimated for its own weights. With
+        ema_decay 0 the export is the last iterate, whose running statistics were tracked for exactly its weights."""
+        if self.cfg.ema_decay == 0:
+            return copy.deepcopy(self.ema).eval().requires_grad_(False)
         return recalibrate_batchnorm(self.ema, getattr(self.cfg, "latent_dim", 0), getattr(self.cfg, "bn_batches", 16),
                                      inputs=self.inputs)
 

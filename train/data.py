@@ -330,3 +330,21 @@ class UnpairedFolder(torch.utils.data.Dataset):
         a, _ = self.sides[0][i % len(self.sides[0])]
         b, _ = self.sides[1][int(self.order[i % len(self.order)])]
         return a, b
+
+
+# ---------------------------------------------------------------------------------- unpaired bags <-> shoes
+# DiscoGAN's handbags <-> shoes, from Fashion-MNIST at 32 px (padded): A = the Bag class, B = the three shoe classes
+# (Sandal, Sneaker, Ankle boot). The sets are naturally unpaired; a translation is judged by the class the
+# Fashion-MNIST classifier gives it.
+BAG_CLASSES, SHOE_CLASSES = (8,), (5, 7, 9)
+ITEM_PROTOCOL = ("Fashion-MNIST at 32 px (28 padded by 2); A = Bag (class 8), B = Sandal, Sneaker, Ankle boot "
+                 "(5, 7, 9); every training item of those classes, unpaired")
+
+
+@functools.cache
+def item_domains(split: str = "train", image_size: int = 32):
+    """(bags, shoes, shoe labels) of a Fashion-MNIST split, images (N, 1, S, S) in [-1, 1]."""
+    images, labels = fashion_mnist(split, image_size)
+    bags = images[torch.isin(labels, torch.tensor(BAG_CLASSES))]
+    is_shoe = torch.isin(labels, torch.tensor(SHOE_CLASSES))
+    return bags, images[is_shoe], labels[is_shoe]

@@ -310,6 +310,22 @@ def evaluate_cycle(model: nn.Module, a: torch.Tensor, b: torch.Tensor, labels: t
 
 
 @torch.no_grad()
+def evaluate_relation(model: nn.Module, a: torch.Tensor, b: torch.Tensor, classes_a: tuple[int, ...],
+                      classes_b: tuple[int, ...], dataset: str, domains: str) -> dict:
+    """An unpaired translator between two sets of classes (DiscoGAN's bags <-> shoes): "AtoB_in_target" = the share
+    of translations of A the classifier puts in one of B's classes (and the other way), plus each round trip's L1."""
+    fake_b, fake_a = translate(model, a, direction="AtoB"), translate(model, b, direction="BtoA")
+    in_b = torch.isin(classify(fake_b, dataset)[1].argmax(1), torch.tensor(classes_b)).float().mean().item()
+    in_a = torch.isin(classify(fake_a, dataset)[1].argmax(1), torch.tensor(classes_a)).float().mean().item()
+    values = {"AtoB_in_target": in_b, "BtoA_in_target": in_a,
+              "AtoB_round_trip_L1": (translate(model, fake_b, direction="BtoA") - a).abs().mean().item(),
+              "BtoA_round_trip_L1": (translate(model, fake_a, direction="AtoB") - b).abs().mean().item()}
+    return {"protocol": (f"{len(a)} + {len(b)} test items ({domains}); in_target = classifier-{dataset} puts the "
+                         f"translation in one of the other domain's classes ({classes_b} / {classes_a}); round trip "
+                         "L1 in [-1, 1] units"), "dataset": dataset, "num_samples": len(a) + len(b), "values": values}
+
+
+@torch.no_grad()
 def evaluate_nll(nll, images: torch.Tensor, protocol_text: str, batch: int = 500, device=None) -> dict:
     """Test negative log-likelihood of a density model: `nll(x)` gives per-image nats (B,) for a batch of the fixed
     test `images`. Returns {"protocol", "values": {"nll_nats", "nll_nats_sem", "bits_per_dim"}, "num_samples"}.
