@@ -22,7 +22,7 @@ from PIL import Image
 
 from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, load_pretrained
-from models.translation import CycleGAN, UNetGenerator
+from models.translation import CycleGAN, DiscoGAN, UNetGenerator
 
 TITLE = "Image-to-image"
 IMAGE_SIZE = 64                # what the bundled models translate
@@ -38,7 +38,9 @@ MODELS = {
 }
 CYCLE = "cyclegan-mnist-strokes"
 CYCLE_COMMAND = "python -m train.translation --model=cyclegan --export_dir=assets/checkpoints/cyclegan-mnist-strokes"
-CYCLE_SIZE = 32                # the CycleGAN's digits: MNIST padded to 32 px
+CYCLE_SIZE = 32                # the CycleGAN's digits and DiscoGAN's items: 28 px padded to 32
+DISCO = "discogan-bags-shoes"
+DISCO_COMMAND = "python -m train.translation --model=discogan --export_dir=assets/checkpoints/discogan-bags-shoes"
 DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (report, the way back)
 MAX_TEST_INDEX = 9999          # the Fashion-MNIST / MNIST test splits
 NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
@@ -97,6 +99,23 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "‖F(G(x)) − x‖₁이며, 입력 옆에 왕복 결과를 보여 줍니다. 테스트 숫자는 두 영역 모두에 있어(학습에서는 "
         "보지 못한 짝) 변환을 채점하는 데 씁니다."),
     "draw_digit": ("Draw a digit", "숫자 그리기"),
+    "tab_disco": ("DiscoGAN: bags ↔ shoes", "DiscoGAN: 가방 ↔ 신발"),
+    "disco_intro": (
+        "**DiscoGAN** (Kim et al. 2017, [*Learning to Discover Cross-Domain Relations with Generative Adversarial "
+        "Networks*](https://arxiv.org/abs/1703.05192)): the paper's handbags ↔ shoes, here Fashion-MNIST's bags ↔ "
+        "its sandals, sneakers and boots, never paired. Two encoder-decoder generators, each trained with a GAN loss "
+        "and the reconstruction loss of its round trip: the relation it finds is what survives both. Upload a photo "
+        "of a bag or a shoe, or take a test item.",
+        "**DiscoGAN**(Kim et al. 2017, [*Learning to Discover Cross-Domain Relations with Generative Adversarial "
+        "Networks*](https://arxiv.org/abs/1703.05192), 「생성적 적대 신경망으로 영역 간 관계 발견하기」): 논문의 "
+        "핸드백 ↔ 신발을 여기서는 짝지은 적 없는 Fashion-MNIST의 가방 ↔ 샌들·운동화·부츠로 합니다. 인코더-디코더 "
+        "생성자 두 개를 GAN 손실과 왕복 재구성 손실로 학습하므로, 두 손실을 함께 만족하는 관계가 남습니다. 가방이나 "
+        "신발 사진을 올리거나 테스트 물건을 고르세요."),
+    "item_photo": ("A photo of a bag or a shoe", "가방이나 신발 사진"),
+    "bag_to_shoe": ("bag → shoe (G_AB)", "가방 → 신발 (G_AB)"),
+    "shoe_to_bag": ("shoe → bag (G_BA)", "신발 → 가방 (G_BA)"),
+    "translate_photo": ("Translate the photo", "사진 변환"),
+    "test_item": ("Test item (bags 0-999, shoes 0-2999)", "테스트 물건 (가방 0-999, 신발 0-2999)"),
     "direction": ("Direction", "방향"),
     "dir_atob": ("thin → thick (G)", "가는 획 → 굵은 획 (G)"),
     "dir_btoa": ("thick → thin (F)", "굵은 획 → 가는 획 (F)"),
@@ -165,11 +184,9 @@ def sketch_to_edges(image, size: int = IMAGE_SIZE) -> torch.Tensor:
     return torch.from_numpy(1.0 - 2.0 * lines.astype(np.float32))[None, None]
 
 
-def photo_to_edges(image, size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
-    """A photo -> ((1, 1, size, size) grey picture, its Canny edges as in training). The photo is padded to a
-    square (on its own border colour), resized, and made light-on-dark like Fashion-MNIST when its border is light."""
-    from train.data import edge_map
-
+def photo_to_item(image, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """A photo -> (1, 1, size, size) grey picture in [-1, 1], Fashion-MNIST's way: padded to a square (on its own
+    border colour), resized, and made light-on-dark when its border is light (a product shot on white)."""
     rgba = common.open_upload(image)
     paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     grey = Image.alpha_composite(paper, rgba).convert("L")
@@ -179,9 +196,16 @@ def photo_to_edges(image, size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.T
     square = Image.new("L", (side, side), round(255 * border))
     square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
     x = np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 255
-    if border > 0.5:  # a product shot on white -> Fashion-MNIST's light item on black
+    if border > 0.5:
         x = 1 - x
-    picture = torch.from_numpy(x * 2 - 1)[None, None]
+    return torch.from_numpy(x * 2 - 1)[None, None]
+
+
+def photo_to_edges(image, size: int = IMAGE_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """A photo -> (its photo_to_item picture, that picture's Canny edges as in training)."""
+    from train.data import edge_map
+
+    picture = photo_to_item(image, size)
     return picture, edge_map(picture)
 
 
@@ -345,13 +369,90 @@ def cycle_metrics_line() -> str:
             f"class kept {100 * v['BtoA_class_kept']:.1f} %")
 
 
+# ------------------------------------------------------------------------------------------------ DiscoGAN
+@functools.cache
+def disco_available() -> bool:
+    return bool(common.resolvable([DISCO], "translation"))
+
+
+@functools.cache
+def disco_model() -> DiscoGAN:
+    return load_pretrained(DiscoGAN, DISCO, family="translation")
+
+
+def check_disco() -> DiscoGAN:
+    if not disco_available():
+        raise common.gr_error(f"No checkpoint {DISCO!r} yet. Train it with: {DISCO_COMMAND}")
+    return disco_model()
+
+
+@torch.inference_mode()
+def disco_strip(x: torch.Tensor, direction: str) -> tuple[Image.Image, str]:
+    """(input · translated · round trip, the classifier's reading of the translation)."""
+    from train.evaluate import classify
+
+    model = check_disco()
+    device = next(model.parameters()).device
+    out = model(x.to(device), direction).cpu()
+    back = model(out.to(device), DIRECTIONS[direction][1]).cpu()
+    _, probs = classify(out, "fashion-mnist")
+    from train.data import FASHION_MNIST_CLASSES
+
+    label = FASHION_MNIST_CLASSES[int(probs.argmax())]
+    strip = common.image_grid(torch.cat([x, out, back]), nrow=3, scale=DISPLAY_SCALE * 2,
+                              labels=["input", "translated", "round trip"])
+    return strip, (f"the Fashion-MNIST classifier reads the translation as **{label}** "
+                   f"({100 * probs.max().item():.0f} %); round trip L1 {(back - x).abs().mean().item():.3f}")
+
+
+def disco_photo(image, direction="AtoB"):
+    direction = check_direction(direction)
+    check_disco()
+    x = torch.nn.functional.pad(photo_to_item(image, 28), (2, 2, 2, 2), value=-1.0)
+    strip, report = disco_strip(x, direction)
+    return strip, report + ("  \n<sub>your photo as a 28-px Fashion-MNIST-style item (light on black), padded to "
+                            f"{CYCLE_SIZE} px</sub>")
+
+
+@functools.cache
+def disco_test_items():
+    from train.data import item_domains
+
+    bags, shoes, _ = item_domains("test", CYCLE_SIZE)
+    return bags, shoes
+
+
+def disco_test(index, direction="AtoB"):
+    direction = check_direction(direction)
+    check_disco()
+    try:
+        bags, shoes = disco_test_items()
+    except FileNotFoundError as error:
+        raise common.gr_error(str(error)) from None
+    items = bags if direction == "AtoB" else shoes
+    index = common.check_int(index, "Test item", 0, len(items) - 1)
+    return disco_strip(items[index:index + 1], direction)
+
+
+def disco_metrics_line() -> str:
+    if not disco_available():
+        return f"*DiscoGAN: not bundled yet: `{DISCO_COMMAND}`.*"
+    path = checkpoint_folder(DISCO, "translation") / "metrics.json"
+    if not path.exists():
+        return "**DiscoGAN**: no metrics.json"
+    v = json.loads(path.read_text())["values"]
+    return (f"**DiscoGAN** (`{DISCO}`): bags → a shoe class {100 * v['AtoB_in_target']:.1f} %, shoes → bag "
+            f"{100 * v['BtoA_in_target']:.1f} % (target ≥ 90 %); round trips L1 {v['AtoB_round_trip_L1']:.3f} / "
+            f"{v['BtoA_round_trip_L1']:.3f}")
+
+
 def samplers() -> dict[str, common.Sampler]:
     return {}  # translators need an input image: they are not in the unconditional Compare row
 
 
 def build() -> None:
     gr.Markdown(t("intro"))
-    gr.Markdown("  \n".join([*(metrics_line(name) for name in MODELS), cycle_metrics_line()]),
+    gr.Markdown("  \n".join([*(metrics_line(name) for name in MODELS), cycle_metrics_line(), disco_metrics_line()]),
                 elem_classes=i18n.VERBATIM)
     with gr.Tab(t("tab_draw")):
         gr.Markdown(t("draw_intro"))
@@ -390,9 +491,24 @@ def build() -> None:
             run_cycle_test = gr.Button(t("show"))
         cycle_test_strip = gr.Image(label=t("cycle_test_strip"), type="pil", format="png")
         cycle_test_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_disco")):
+        gr.Markdown(t("disco_intro"))
+        with gr.Row():
+            disco_upload = uploads.ImageUpload(label=t("item_photo"), type="pil", image_mode="RGBA", sources=["upload"])
+            with gr.Column():
+                disco_direction = gr.Radio([(t("bag_to_shoe"), "AtoB"), (t("shoe_to_bag"), "BtoA")], value="AtoB",
+                                           label=t("direction"))
+                run_disco = gr.Button(t("translate_photo"), variant="primary")
+                disco_index = uploads.integer_box(t("test_item"), maximum=2999)
+                run_disco_test = gr.Button(t("show"))
+        disco_out = gr.Image(label=t("cycle_strip"), type="pil", format="png")
+        disco_report = gr.Markdown(elem_classes=i18n.VERBATIM)
 
     run_sketch.click(translate_sketch, [sketch, seed], [strip, noise, report], api_name="pix2pix_sketch")
     run_upload.click(translate, [upload, kind, seed], [strip, noise, report], api_name="pix2pix_upload")
     show.click(test_pair, [index, test_seed], [pair, pair_report], api_name="pix2pix_test_pair")
     run_cycle.click(cycle_drawing, [cycle_sketch, direction], [cycle_strip, cycle_report], api_name="cyclegan_sketch")
     run_cycle_test.click(cycle_test, cycle_index, [cycle_test_strip, cycle_test_report], api_name="cyclegan_test")
+    run_disco.click(disco_photo, [disco_upload, disco_direction], [disco_out, disco_report], api_name="discogan_upload")
+    run_disco_test.click(disco_test, [disco_index, disco_direction], [disco_out, disco_report],
+                         api_name="discogan_test")

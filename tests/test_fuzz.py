@@ -112,6 +112,7 @@ ENDPOINTS = {
     "/pix2pix_sketch": lambda p: [editor(p), 0],
     "/pix2pix_upload": lambda p: [handle_file(p), "photo", 0],
     "/cyclegan_sketch": lambda p: [editor(p), "AtoB"],
+    "/discogan_upload": lambda p: [handle_file(p), "BtoA"],
 }
 # Absurd non-file arguments for the endpoints that have them.
 ABSURD = [
@@ -129,6 +130,7 @@ ABSURD = [
     ("/pix2pix_test_pair", [10**6, 0]),
     ("/pix2pix_upload", [None, "../../etc/passwd", -1]),
     ("/cyclegan_test", [-3]),
+    ("/discogan_test", [5000, "AtoB"]),
     ("/vae_reconstruct", [None]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
 ]

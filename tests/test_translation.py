@@ -299,3 +299,61 @@ def test_cycle_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
         assert strip.width > 3 * 32 and "round trip" in report
     with pytest.raises(gr.Error, match="Direction must be one of"):
         tab.cycle_drawing(image, "up")
+
+
+# ------------------------------------------------------------------------------------------------------ DiscoGAN
+DISCO_TINY = dict(model="discogan", fake_data=True, image_size=16, base_channels=4, d_channels=4, batch_size=4,
+                  device="cpu", replay_frames=2, save_every=2)
+
+
+def test_discogan_shapes_and_bottleneck():
+    from models.translation import DiscoGAN, ImageDiscriminator
+
+    model = DiscoGAN(base_channels=4)
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    assert model(x).shape == model(x, "BtoA").shape == (2, 1, 32, 32) and model(x).abs().max() <= 1
+    assert ImageDiscriminator(base_channels=4)(x).shape == (2, 1)  # one logit per image, not per patch
+    hidden = model.G_AB.net[:8](x)  # after the encoder: 32 -> 4, the paper's 4x4 bottleneck
+    assert hidden.shape[-1] == 4
+
+
+def test_discogan_smoke_round_trip_and_resume(tmp_path):
+    from models.translation import DiscoGAN
+
+    export = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "a"), **DISCO_TINY))
+    loaded = load_pretrained(DiscoGAN, str(tmp_path / "a" / "checkpoint"))
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    assert torch.allclose(loaded(x, "BtoA"), export.G_BA(x), atol=1e-6)
+    bn = next(m for m in loaded.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert bn.num_batches_tracked > 0  # the last iterate's own running statistics, not reset ones
+    trainer.main(trainer.Config(max_steps=2, out_dir=str(tmp_path / "b"), **DISCO_TINY))
+    resumed = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "b"), resume=True, **DISCO_TINY))
+    a, b = export.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert trainer.checkpoint_name(trainer.Config(model="discogan")) == "discogan-bags-shoes"
+
+
+def test_item_domains_are_bags_and_shoes():
+    if not (data.FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("Fashion-MNIST is not installed")
+    bags, shoes, labels = data.item_domains("test")
+    assert len(bags) == 1000 and len(shoes) == 3000 and set(labels.unique().tolist()) == {5, 7, 9}
+    assert bags.shape[1:] == (1, 32, 32)
+
+
+@pytest.mark.parametrize("image", [_drawing((300, 200), "RGB"), _drawing((4000, 3000), "RGBA"), _drawing((1, 1), "L")],
+                         ids=["photo", "4000x3000", "1x1"])
+def test_disco_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
+    import gradio as gr
+
+    from demos import translation as tab
+    from models.translation import DiscoGAN
+
+    tiny = DiscoGAN(base_channels=4).eval()
+    monkeypatch.setattr(tab, "disco_available", lambda: True)
+    monkeypatch.setattr(tab, "disco_model", lambda: tiny)
+    for direction in ("AtoB", "BtoA"):
+        strip, report = tab.disco_photo(image, direction)
+        assert strip.width > 3 * 32 and "classifier reads" in report
+    with pytest.raises(gr.Error, match="Direction must be one of"):
+        tab.disco_photo(image, "left")
