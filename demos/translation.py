@@ -41,6 +41,7 @@ CYCLE_COMMAND = "python -m train.translation --model=cyclegan --export_dir=asset
 CYCLE_SIZE = 32                # the CycleGAN's digits and DiscoGAN's items: 28 px padded to 32
 DISCO = "discogan-bags-shoes"
 DISCO_COMMAND = "python -m train.translation --model=discogan --export_dir=assets/checkpoints/discogan-bags-shoes"
+UNPAIRED = {CYCLE: (CycleGAN, CYCLE_COMMAND), DISCO: (DiscoGAN, DISCO_COMMAND)}  # checkpoint -> (class, command)
 DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (report, the way back)
 MAX_TEST_INDEX = 9999          # the Fashion-MNIST / MNIST test splits
 NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
@@ -280,21 +281,22 @@ def test_pair(index, seed=0):
     return strip, "  \n".join(lines + ([missing_message()] if missing_message() else []))
 
 
-# ------------------------------------------------------------------------------------------------ CycleGAN
+# ------------------------------------------------------------------------------------------------ CycleGAN, DiscoGAN
 @functools.cache
-def cycle_available() -> bool:
-    return bool(common.resolvable([CYCLE], "translation"))
+def unpaired_available(name: str) -> bool:
+    return bool(common.resolvable([name], "translation"))
 
 
 @functools.cache
-def cycle_model() -> CycleGAN:
-    return load_pretrained(CycleGAN, CYCLE, family="translation")
+def unpaired_model(name: str) -> CycleGAN | DiscoGAN:
+    return load_pretrained(UNPAIRED[name][0], name, family="translation")
 
 
-def check_cycle() -> CycleGAN:
-    if not cycle_available():
-        raise common.gr_error(f"No checkpoint {CYCLE!r} yet. Train it with: {CYCLE_COMMAND}")
-    return cycle_model()
+def check_unpaired(name: str) -> CycleGAN | DiscoGAN:
+    """The loaded CycleGAN / DiscoGAN checkpoint, or a gr.Error naming its train command."""
+    if not unpaired_available(name):
+        raise common.gr_error(f"No checkpoint {name!r} yet. Train it with: {UNPAIRED[name][1]}")
+    return unpaired_model(name)
 
 
 def check_direction(value) -> str:
@@ -314,7 +316,7 @@ def cycle_drawing(image, direction="AtoB"):
     """(strip: your digit as the model sees it, translated, and back; report). The drawing becomes a 28-px digit
     (MNIST's way), padded to 32 px, and binarized at intensity 0.5 like the training domains."""
     direction = check_direction(direction)
-    model = check_cycle()
+    model = check_unpaired(CYCLE)
     digit = common.digit_from_image(image)  # (1, 1, 28, 28) in [0, 1]
     x = torch.nn.functional.pad((digit > 0.5).float() * 2 - 1, (2, 2, 2, 2), value=-1.0)
     device = next(model.parameters()).device
@@ -341,7 +343,7 @@ def cycle_test(index):
     """One test digit in both domains (the hidden pairing): each translated, scored against its real counterpart,
     and sent back."""
     index = common.check_int(index, "Test digit", 0, MAX_TEST_INDEX)
-    model = check_cycle()
+    model = check_unpaired(CYCLE)
     try:
         thin, thick, _ = cycle_test_digits()
     except FileNotFoundError as error:
@@ -358,7 +360,7 @@ def cycle_test(index):
 
 
 def cycle_metrics_line() -> str:
-    if not cycle_available():
+    if not unpaired_available(CYCLE):
         return f"*CycleGAN: not bundled yet: `{CYCLE_COMMAND}`.*"
     path = checkpoint_folder(CYCLE, "translation") / "metrics.json"
     if not path.exists():
@@ -370,28 +372,12 @@ def cycle_metrics_line() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ DiscoGAN
-@functools.cache
-def disco_available() -> bool:
-    return bool(common.resolvable([DISCO], "translation"))
-
-
-@functools.cache
-def disco_model() -> DiscoGAN:
-    return load_pretrained(DiscoGAN, DISCO, family="translation")
-
-
-def check_disco() -> DiscoGAN:
-    if not disco_available():
-        raise common.gr_error(f"No checkpoint {DISCO!r} yet. Train it with: {DISCO_COMMAND}")
-    return disco_model()
-
-
 @torch.inference_mode()
 def disco_strip(x: torch.Tensor, direction: str) -> tuple[Image.Image, str]:
     """(input · translated · round trip, the classifier's reading of the translation)."""
     from train.evaluate import classify
 
-    model = check_disco()
+    model = check_unpaired(DISCO)
     device = next(model.parameters()).device
     out = model(x.to(device), direction).cpu()
     back = model(out.to(device), DIRECTIONS[direction][1]).cpu()
@@ -407,7 +393,7 @@ def disco_strip(x: torch.Tensor, direction: str) -> tuple[Image.Image, str]:
 
 def disco_photo(image, direction="AtoB"):
     direction = check_direction(direction)
-    check_disco()
+    check_unpaired(DISCO)
     x = torch.nn.functional.pad(photo_to_item(image, 28), (2, 2, 2, 2), value=-1.0)
     strip, report = disco_strip(x, direction)
     return strip, report + ("  \n<sub>your photo as a 28-px Fashion-MNIST-style item (light on black), padded to "
@@ -424,7 +410,7 @@ def disco_test_items():
 
 def disco_test(index, direction="AtoB"):
     direction = check_direction(direction)
-    check_disco()
+    check_unpaired(DISCO)
     try:
         bags, shoes = disco_test_items()
     except FileNotFoundError as error:
@@ -435,7 +421,7 @@ def disco_test(index, direction="AtoB"):
 
 
 def disco_metrics_line() -> str:
-    if not disco_available():
+    if not unpaired_available(DISCO):
         return f"*DiscoGAN: not bundled yet: `{DISCO_COMMAND}`.*"
     path = checkpoint_folder(DISCO, "translation") / "metrics.json"
     if not path.exists():

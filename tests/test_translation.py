@@ -292,8 +292,8 @@ def test_cycle_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import CycleGAN
 
     tiny = CycleGAN(base_channels=4, num_blocks=1).eval()
-    monkeypatch.setattr(tab, "cycle_available", lambda: True)
-    monkeypatch.setattr(tab, "cycle_model", lambda: tiny)
+    monkeypatch.setattr(tab, "unpaired_available", lambda name: True)
+    monkeypatch.setattr(tab, "unpaired_model", lambda name: tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.cycle_drawing(image, direction)
         assert strip.width > 3 * 32 and "round trip" in report
@@ -350,8 +350,8 @@ def test_disco_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import DiscoGAN
 
     tiny = DiscoGAN(base_channels=4).eval()
-    monkeypatch.setattr(tab, "disco_available", lambda: True)
-    monkeypatch.setattr(tab, "disco_model", lambda: tiny)
+    monkeypatch.setattr(tab, "unpaired_available", lambda name: True)
+    monkeypatch.setattr(tab, "unpaired_model", lambda name: tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.disco_photo(image, direction)
         assert strip.width > 3 * 32 and "classifier reads" in report
