@@ -146,14 +146,28 @@ def load(name: str) -> UNetGenerator:
     return load_pretrained(UNetGenerator, name, family="translation")
 
 
-def metrics_line(name: str) -> str:
-    label, _, command = MODELS[name]
-    if name not in available():
+def l1_ssim(out: torch.Tensor, target: torch.Tensor) -> str:
+    """One output against its ground truth, as the kit's pair_scores measures them (SSIM on [0, 1])."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    return f"L1 {(out - target).abs().mean().item():.3f}, SSIM {ssim((out + 1) / 2, (target + 1) / 2, data_range=1.0):.3f}"
+
+
+def metric_values(name: str, label: str, command: str, resolves: bool) -> dict | str:
+    """A checkpoint's metrics.json values, or the line to show instead (not bundled / no metrics)."""
+    if not resolves:
         return f"*{label}: not bundled yet: `{command}`.*"
     path = checkpoint_folder(name, "translation") / "metrics.json"
     if not path.exists():
         return f"**{label}**: no metrics.json"
-    v = json.loads(path.read_text())["values"]
+    return json.loads(path.read_text())["values"]
+
+
+def metrics_line(name: str) -> str:
+    label, _, command = MODELS[name]
+    v = metric_values(name, label, command, name in available())
+    if isinstance(v, str):
+        return v
     return (f"**{label}** (`{name}`): L1 {v['L1']:.3f}, PSNR {v['PSNR_dB']:.1f} dB, SSIM {v['SSIM']:.3f}, class kept "
             f"{100 * v['class_kept']:.1f} %, FD {v['FD']:.2f}, precision {v['precision']:.2f}, recall {v['recall']:.2f}")
 
@@ -254,28 +268,26 @@ def translate_sketch(image, seed=0):
     return translate(image, "edges", seed)
 
 
-@functools.cache
-def test_pairs() -> tuple[torch.Tensor, torch.Tensor]:
-    from train.data import edge_pairs
+def test_pair_tensors(index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(edges, item) of one held-out pair, exactly what data.edge_pairs(DATASET, "test") holds at `index`: Canny runs
+    per image, so only the requested one is computed (not all 10k on the first request)."""
+    from train.data import edge_map, fashion_mnist, upsample
 
-    edges, items, _ = edge_pairs(DATASET, "test", IMAGE_SIZE)
-    return edges, items
+    items, _ = fashion_mnist("test", 28)  # the idx file is read and checked once per process (train.data)
+    item = upsample(items[index:index + 1], IMAGE_SIZE)
+    return edge_map(item), item
 
 
 @torch.inference_mode()
 def test_pair(index, seed=0):
     """(edges · real item · outputs, report with each output's L1 and SSIM to the real item) for one test pair."""
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
     index, seed = common.check_int(index, "Test pair", 0, MAX_TEST_INDEX), common.check_seed(seed)
     try:
-        edges, items = test_pairs()
+        x, y = test_pair_tensors(index)
     except FileNotFoundError as error:  # data.DatasetMissing: Fashion-MNIST is a Debian package
         raise common.gr_error(str(error)) from None
-    x, y = edges[index:index + 1], items[index:index + 1]
     outputs, labels, _ = translate_all(x, seed)
-    lines = [f"{MODELS[name][0]}: L1 {(out - y).abs().mean().item():.3f}, SSIM "
-             f"{ssim((out + 1) / 2, (y + 1) / 2, data_range=1.0).item():.3f}" for name, out in zip(available(), outputs)]
+    lines = [f"{MODELS[name][0]}: {l1_ssim(out, y)}" for name, out in zip(available(), outputs)]
     strip = common.image_grid(torch.cat([x, y, *outputs]), nrow=2 + len(outputs), scale=DISPLAY_SCALE,
                               labels=["edges", "real", *labels])
     return strip, "  \n".join(lines + ([missing_message()] if missing_message() else []))
@@ -305,12 +317,6 @@ def check_direction(value) -> str:
     return value
 
 
-def cycle_scores(out: torch.Tensor, target: torch.Tensor) -> str:
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
-    return f"L1 {(out - target).abs().mean().item():.3f}, SSIM {ssim((out + 1) / 2, (target + 1) / 2, data_range=1.0):.3f}"
-
-
 @torch.inference_mode()
 def cycle_drawing(image, direction="AtoB"):
     """(strip: your digit as the model sees it, translated, and back; report). The drawing becomes a 28-px digit
@@ -326,7 +332,7 @@ def cycle_drawing(image, direction="AtoB"):
     seconds = time.perf_counter() - start
     strip = common.image_grid(torch.cat([x, out, back]), nrow=3, scale=DISPLAY_SCALE * 2,
                               labels=["input", "translated", "round trip"])
-    return strip, (f"{DIRECTIONS[direction][0]}, then back: round trip {cycle_scores(back, x)} to your input; "
+    return strip, (f"{DIRECTIONS[direction][0]}, then back: round trip {l1_ssim(back, x)} to your input; "
                    f"{1000 * seconds:.0f} ms  \n<sub>your drawing as a 28-px MNIST digit (ink box 20 px), padded to "
                    f"{CYCLE_SIZE} px, binarized at 0.5</sub>")
 
@@ -354,18 +360,15 @@ def cycle_test(index):
     back_a, back_b = model(fake_b.to(device), "BtoA").cpu(), model(fake_a.to(device)).cpu()
     strip = common.image_grid(torch.cat([a, fake_b, b, back_a, b, fake_a, a, back_b]), nrow=8, scale=DISPLAY_SCALE * 2,
                               labels=["thin", "G(thin)", "real", "F(G)", "thick", "F(thick)", "real", "G(F)"])
-    return strip, (f"G(thin) vs the real thick digit: {cycle_scores(fake_b, b)}; F(thick) vs the real thin one: "
-                   f"{cycle_scores(fake_a, a)}; round trips: thin {cycle_scores(back_a, a)}, thick "
-                   f"{cycle_scores(back_b, b)}")
+    return strip, (f"G(thin) vs the real thick digit: {l1_ssim(fake_b, b)}; F(thick) vs the real thin one: "
+                   f"{l1_ssim(fake_a, a)}; round trips: thin {l1_ssim(back_a, a)}, thick "
+                   f"{l1_ssim(back_b, b)}")
 
 
 def cycle_metrics_line() -> str:
-    if not unpaired_available(CYCLE):
-        return f"*CycleGAN: not bundled yet: `{CYCLE_COMMAND}`.*"
-    path = checkpoint_folder(CYCLE, "translation") / "metrics.json"
-    if not path.exists():
-        return "**CycleGAN**: no metrics.json"
-    v = json.loads(path.read_text())["values"]
+    v = metric_values(CYCLE, "CycleGAN", CYCLE_COMMAND, unpaired_available(CYCLE))
+    if isinstance(v, str):
+        return v
     return (f"**CycleGAN** (`{CYCLE}`): thin → thick L1 {v['AtoB_L1']:.3f}, SSIM {v['AtoB_SSIM']:.3f}, class kept "
             f"{100 * v['AtoB_class_kept']:.1f} %; thick → thin L1 {v['BtoA_L1']:.3f}, SSIM {v['BtoA_SSIM']:.3f}, "
             f"class kept {100 * v['BtoA_class_kept']:.1f} %")
@@ -421,12 +424,9 @@ def disco_test(index, direction="AtoB"):
 
 
 def disco_metrics_line() -> str:
-    if not unpaired_available(DISCO):
-        return f"*DiscoGAN: not bundled yet: `{DISCO_COMMAND}`.*"
-    path = checkpoint_folder(DISCO, "translation") / "metrics.json"
-    if not path.exists():
-        return "**DiscoGAN**: no metrics.json"
-    v = json.loads(path.read_text())["values"]
+    v = metric_values(DISCO, "DiscoGAN", DISCO_COMMAND, unpaired_available(DISCO))
+    if isinstance(v, str):
+        return v
     return (f"**DiscoGAN** (`{DISCO}`): bags → a shoe class {100 * v['AtoB_in_target']:.1f} %, shoes → bag "
             f"{100 * v['BtoA_in_target']:.1f} % (target ≥ 90 %); round trips L1 {v['AtoB_round_trip_L1']:.3f} / "
             f"{v['BtoA_round_trip_L1']:.3f}")
