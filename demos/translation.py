@@ -1,10 +1,14 @@
 """Image-to-image tab. Pix2Pix: draw edges (or upload a photo, whose edges are extracted) and see the item the
 generator makes of them, next to the paper's two ablations; held-out test pairs with their scores. CycleGAN: a digit
-through thin -> thick and back (or the other way), with the round trip next to the input.
+through thin -> thick and back (or the other way), with the round trip next to the input. DiscoGAN: bag <-> shoe.
+StarGAN: a digit (test or uploaded) into the picked domain of 12, and into all of them in a row. SPADE: paint a label
+map (or upload one, or take a test scene's) and see it synthesized under several styles.
 
 Models (models/translation.py; Isola et al. 2017, Zhu et al. 2017): pix2pix-fashion-mnist (U-Net, cGAN + L1) and the
 ablations pix2pix-encdec-fashion-mnist (no skips) and pix2pix-l1-fashion-mnist (no cGAN), edges -> Fashion-MNIST items
-at 64 px; cyclegan-mnist-strokes, thin <-> thick digits at 32 px; all trained by train/translation.py. A checkpoint
+at 64 px; cyclegan-mnist-strokes, thin <-> thick digits at 32 px; discogan-bags-shoes; stargan-mnist-attributes
+(Choi et al. 2018), colourised digits at 32 px; spade-scenes (Park et al. 2019), procedural landscapes at 64 px; all
+trained by train/translation.py. A checkpoint
 that is not bundled (or on the Hub) says so and names its train command; the conversion of your input is shown either
 way.
 """
@@ -22,7 +26,7 @@ from PIL import Image
 
 from demos import common, i18n, uploads
 from models.hub import checkpoint_folder, load_pretrained
-from models.translation import CycleGAN, DiscoGAN, UNetGenerator
+from models.translation import SPADE_GAN, CycleGAN, DiscoGAN, StarGenerator, UNetGenerator, one_hot_labels
 
 TITLE = "Image-to-image"
 IMAGE_SIZE = 64                # what the bundled models translate
@@ -41,7 +45,20 @@ CYCLE_COMMAND = "python -m train.translation --model=cyclegan --export_dir=asset
 CYCLE_SIZE = 32                # the CycleGAN's digits and DiscoGAN's items: 28 px padded to 32
 DISCO = "discogan-bags-shoes"
 DISCO_COMMAND = "python -m train.translation --model=discogan --export_dir=assets/checkpoints/discogan-bags-shoes"
-UNPAIRED = {CYCLE: (CycleGAN, CYCLE_COMMAND), DISCO: (DiscoGAN, DISCO_COMMAND)}  # checkpoint -> (class, command)
+STAR = "stargan-mnist-attributes"
+STAR_COMMAND = "python -m train.translation --model=stargan --export_dir=assets/checkpoints/stargan-mnist-attributes"
+SPADE_NAME = "spade-scenes"
+SPADE_COMMAND = "python -m train.translation --model=spade --export_dir=assets/checkpoints/spade-scenes"
+# checkpoint -> (class, command): the models with one checkpoint each (loaded by check_checkpoint)
+CHECKPOINT_CLASSES = {CYCLE: (CycleGAN, CYCLE_COMMAND), DISCO: (DiscoGAN, DISCO_COMMAND),
+                      STAR: (StarGenerator, STAR_COMMAND), SPADE_NAME: (SPADE_GAN, SPADE_COMMAND)}
+SPADE_SIZE = 64                # the scenes' side
+SPADE_STYLES = 4               # random styles per label map
+MAX_SCENE_INDEX = 1999         # the test scenes
+UNPAINTED = 245                # a pixel with every channel >= this is blank paper, read as sky
+STAR_COLOURS = ("red", "green", "blue")     # data.ATTRIBUTES' first three, in order
+STAR_THICKNESS = ("thin", "thick")
+STAR_BACKGROUNDS = ("dark", "light")
 DIRECTIONS = {"AtoB": ("thin → thick (G)", "BtoA"), "BtoA": ("thick → thin (F)", "AtoB")}  # -> (report, the way back)
 MAX_TEST_INDEX = 9999          # the Fashion-MNIST / MNIST test splits
 NOISE_SAMPLES = 4              # outputs of the paper's model under different dropout draws
@@ -122,6 +139,59 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
     "dir_btoa": ("thick → thin (F)", "굵은 획 → 가는 획 (F)"),
     "translate_digit": ("Translate the drawing", "그림 변환"),
     "cycle_strip": ("Input · translated · round trip", "입력 · 변환 · 왕복"),
+    "tab_star": ("StarGAN: 12 domains", "StarGAN: 12개 영역"),
+    "star_intro": (
+        "**StarGAN** (Choi et al. 2018, [*StarGAN: Unified Generative Adversarial Networks for Multi-Domain "
+        "Image-to-Image Translation*](https://arxiv.org/abs/1711.09020)): one generator for every domain. It gets the "
+        "image and the target's attribute vector (stroke colour red / green / blue, thick strokes, light background: "
+        "12 domains of colourised MNIST, CelebA's hair colour, gender and age here), replicated over the image as "
+        "extra channels. Its D is a WGAN-GP critic with a second head that classifies the domain; a reconstruction "
+        "loss G(G(x, c), c′) ≈ x keeps the digit. Each training digit was seen in one domain only. Pick a test digit "
+        "or upload an image, then pick the target: the row below shows it in every domain, and a separately trained "
+        "attribute classifier (the judge of the scores) reads each output.",
+        "**StarGAN**(Choi et al. 2018, [*StarGAN: Unified Generative Adversarial Networks for Multi-Domain "
+        "Image-to-Image Translation*](https://arxiv.org/abs/1711.09020), 「StarGAN: 여러 영역 간 이미지 변환을 위한 "
+        "통합 생성적 적대 신경망」): 생성자 하나로 모든 영역을 오갑니다. 이미지와 목표 속성 벡터(획 색 빨강 / 초록 / "
+        "파랑, 굵은 획, 밝은 배경: 색을 입힌 MNIST의 12개 영역, CelebA의 머리색·성별·나이에 해당)를 받는데, 속성은 "
+        "이미지 전체에 복제해 채널로 붙입니다. 판별자는 WGAN-GP 비평자이면서 영역을 분류하는 두 번째 출력을 갖고, "
+        "재구성 손실 G(G(x, c), c′) ≈ x가 숫자를 지켜 줍니다. 학습 숫자는 각각 한 영역에서만 보였습니다. 테스트 "
+        "숫자를 고르거나 이미지를 올린 뒤 목표를 고르세요. 아래 줄은 모든 영역으로 바꾼 결과이고, 따로 학습한 속성 "
+        "분류기(점수의 채점자)가 각 출력을 읽습니다."),
+    "star_upload": ("…or upload an image (a coloured digit)", "…또는 이미지 올리기 (색이 있는 숫자)"),
+    "colour": ("Stroke colour", "획 색"),
+    "thickness": ("Strokes", "획 굵기"),
+    "background": ("Background", "배경"),
+    "red": ("red", "빨강"), "green": ("green", "초록"), "blue": ("blue", "파랑"),
+    "thin": ("thin", "가는 획"), "thick": ("thick", "굵은 획"), "dark": ("dark", "어두운 배경"),
+    "light": ("light", "밝은 배경"),
+    "translate_test": ("Translate the test digit", "테스트 숫자 변환"),
+    "translate_image": ("Translate the upload", "올린 이미지 변환"),
+    "star_strip": ("Input · translated · round trip (· ground truth for test digits)",
+                   "입력 · 변환 · 왕복 (· 테스트 숫자의 정답)"),
+    "star_domains": ("The input in all 12 domains", "12개 영역 모두로 바꾼 입력"),
+    "tab_spade": ("SPADE: paint a landscape", "SPADE: 풍경 그리기"),
+    "spade_intro": (
+        "**SPADE / GauGAN** (Park, Liu, Wang & Zhu 2019, [*Semantic Image Synthesis with Spatially-Adaptive "
+        "Normalization*](https://arxiv.org/abs/1903.07291)): a generator whose every normalisation layer is scaled "
+        "and shifted per pixel by a small network of the label map, so the layout survives all the way to the "
+        "output; the style comes from a code z, drawn at random or encoded from an example image (its VAE). "
+        "Trained here on procedural 64-px landscapes. Paint with the class colours (blank paper counts as sky), "
+        "or start from a test scene's map, then resample the style with the seed.",
+        "**SPADE / GauGAN**(Park, Liu, Wang & Zhu 2019, [*Semantic Image Synthesis with Spatially-Adaptive "
+        "Normalization*](https://arxiv.org/abs/1903.07291), 「공간 적응 정규화를 이용한 의미 기반 이미지 합성」): "
+        "생성자의 모든 정규화 층을 레이블 맵에서 나온 작은 신경망이 픽셀마다 배율·이동으로 조절하므로, 배치가 "
+        "출력까지 살아남습니다. 스타일은 무작위로 뽑거나 예시 이미지에서 인코딩한 코드 z(VAE)에서 옵니다. 여기서는 "
+        "절차적으로 만든 64픽셀 풍경으로 학습했습니다. 클래스 색으로 칠하거나(빈 종이는 하늘) 테스트 장면의 맵에서 "
+        "시작한 뒤, 시드로 스타일을 바꿔 보세요."),
+    "palette": ("Classes and their colours", "클래스와 색"),
+    "paint": ("Paint a label map", "레이블 맵 칠하기"),
+    "spade_upload": ("…or upload a label map painted in these colours", "…또는 이 색으로 칠한 레이블 맵 올리기"),
+    "synthesize": ("Synthesize the painting", "그림으로 합성"),
+    "synthesize_upload": ("Synthesize the upload", "올린 맵으로 합성"),
+    "scene_index": ("Test scene (0-1999)", "테스트 장면 (0-1999)"),
+    "show_scene": ("Synthesize the test scene's map", "테스트 장면 맵으로 합성"),
+    "spade_strip": ("Label map as read · 4 random styles", "읽어 낸 레이블 맵 · 무작위 스타일 4개"),
+    "spade_scene": ("Map · real scene · its style encoded · random styles", "맵 · 실제 장면 · 그 스타일 인코딩 · 무작위 스타일"),
     "cycle_test_strip": ("Thin · G(thin) · real thick · F(G(thin))  |  thick · F(thick) · real thin · G(F(thick))",
                          "가는 획 · G(가는 획) · 실제 굵은 획 · F(G(가는 획))  |  굵은 획 · F(굵은 획) · 실제 가는 획 · "
                          "G(F(굵은 획))"),
@@ -295,20 +365,20 @@ def test_pair(index, seed=0):
 
 # ------------------------------------------------------------------------------------------------ CycleGAN, DiscoGAN
 @functools.cache
-def unpaired_available(name: str) -> bool:
+def checkpoint_available(name: str) -> bool:
     return bool(common.resolvable([name], "translation"))
 
 
 @functools.cache
-def unpaired_model(name: str) -> CycleGAN | DiscoGAN:
-    return load_pretrained(UNPAIRED[name][0], name, family="translation")
+def checkpoint_model(name: str) -> CycleGAN | DiscoGAN:
+    return load_pretrained(CHECKPOINT_CLASSES[name][0], name, family="translation")
 
 
-def check_unpaired(name: str) -> CycleGAN | DiscoGAN:
+def check_checkpoint(name: str) -> CycleGAN | DiscoGAN:
     """The loaded CycleGAN / DiscoGAN checkpoint, or a gr.Error naming its train command."""
-    if not unpaired_available(name):
-        raise common.gr_error(f"No checkpoint {name!r} yet. Train it with: {UNPAIRED[name][1]}")
-    return unpaired_model(name)
+    if not checkpoint_available(name):
+        raise common.gr_error(f"No checkpoint {name!r} yet. Train it with: {CHECKPOINT_CLASSES[name][1]}")
+    return checkpoint_model(name)
 
 
 def check_direction(value) -> str:
@@ -322,7 +392,7 @@ def cycle_drawing(image, direction="AtoB"):
     """(strip: your digit as the model sees it, translated, and back; report). The drawing becomes a 28-px digit
     (MNIST's way), padded to 32 px, and binarized at intensity 0.5 like the training domains."""
     direction = check_direction(direction)
-    model = check_unpaired(CYCLE)
+    model = check_checkpoint(CYCLE)
     digit = common.digit_from_image(image)  # (1, 1, 28, 28) in [0, 1]
     x = torch.nn.functional.pad((digit > 0.5).float() * 2 - 1, (2, 2, 2, 2), value=-1.0)
     device = next(model.parameters()).device
@@ -349,7 +419,7 @@ def cycle_test(index):
     """One test digit in both domains (the hidden pairing): each translated, scored against its real counterpart,
     and sent back."""
     index = common.check_int(index, "Test digit", 0, MAX_TEST_INDEX)
-    model = check_unpaired(CYCLE)
+    model = check_checkpoint(CYCLE)
     try:
         thin, thick, _ = cycle_test_digits()
     except FileNotFoundError as error:
@@ -366,7 +436,7 @@ def cycle_test(index):
 
 
 def cycle_metrics_line() -> str:
-    v = metric_values(CYCLE, "CycleGAN", CYCLE_COMMAND, unpaired_available(CYCLE))
+    v = metric_values(CYCLE, "CycleGAN", CYCLE_COMMAND, checkpoint_available(CYCLE))
     if isinstance(v, str):
         return v
     return (f"**CycleGAN** (`{CYCLE}`): thin → thick L1 {v['AtoB_L1']:.3f}, SSIM {v['AtoB_SSIM']:.3f}, class kept "
@@ -380,7 +450,7 @@ def disco_strip(x: torch.Tensor, direction: str) -> tuple[Image.Image, str]:
     """(input · translated · round trip, the classifier's reading of the translation)."""
     from train.evaluate import classify
 
-    model = check_unpaired(DISCO)
+    model = check_checkpoint(DISCO)
     device = next(model.parameters()).device
     out = model(x.to(device), direction).cpu()
     back = model(out.to(device), DIRECTIONS[direction][1]).cpu()
@@ -396,7 +466,7 @@ def disco_strip(x: torch.Tensor, direction: str) -> tuple[Image.Image, str]:
 
 def disco_photo(image, direction="AtoB"):
     direction = check_direction(direction)
-    check_unpaired(DISCO)
+    check_checkpoint(DISCO)
     x = torch.nn.functional.pad(photo_to_item(image, 28), (2, 2, 2, 2), value=-1.0)
     strip, report = disco_strip(x, direction)
     return strip, report + ("  \n<sub>your photo as a 28-px Fashion-MNIST-style item (light on black), padded to "
@@ -413,7 +483,7 @@ def disco_test_items():
 
 def disco_test(index, direction="AtoB"):
     direction = check_direction(direction)
-    check_unpaired(DISCO)
+    check_checkpoint(DISCO)
     try:
         bags, shoes = disco_test_items()
     except FileNotFoundError as error:
@@ -424,12 +494,231 @@ def disco_test(index, direction="AtoB"):
 
 
 def disco_metrics_line() -> str:
-    v = metric_values(DISCO, "DiscoGAN", DISCO_COMMAND, unpaired_available(DISCO))
+    v = metric_values(DISCO, "DiscoGAN", DISCO_COMMAND, checkpoint_available(DISCO))
     if isinstance(v, str):
         return v
     return (f"**DiscoGAN** (`{DISCO}`): bags → a shoe class {100 * v['AtoB_in_target']:.1f} %, shoes → bag "
             f"{100 * v['BtoA_in_target']:.1f} % (target ≥ 90 %); round trips L1 {v['AtoB_round_trip_L1']:.3f} / "
             f"{v['BtoA_round_trip_L1']:.3f}")
+
+
+# ------------------------------------------------------------------------------------------------ StarGAN
+def star_target(colour, thickness, background) -> torch.Tensor:
+    """The pickers' choices -> the (1, 5) attribute vector (red, green, blue, thick, light background)."""
+    for value, allowed, name in ((colour, STAR_COLOURS, "Stroke colour"), (thickness, STAR_THICKNESS, "Strokes"),
+                                 (background, STAR_BACKGROUNDS, "Background")):
+        if value not in allowed:
+            raise common.gr_error(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    from train.data import attribute_vectors
+
+    return attribute_vectors(torch.tensor([STAR_COLOURS.index(colour)]), torch.tensor([thickness == "thick"]),
+                             torch.tensor([background == "light"]))
+
+
+def photo_to_rgb(image, size: int = CYCLE_SIZE) -> torch.Tensor:
+    """Any upload -> (1, 3, size, size) in [-1, 1]: transparency on white, padded to a square with its border's
+    colour (so a digit keeps its background), resized with bicubic filtering."""
+    rgba = common.open_upload(image)
+    rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    array = np.asarray(rgb)
+    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]).mean(0)
+    side = max(rgb.size)
+    square = Image.new("RGB", (side, side), tuple(int(round(v)) for v in border))
+    square.paste(rgb, ((side - rgb.width) // 2, (side - rgb.height) // 2))
+    x = np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 127.5 - 1
+    return torch.from_numpy(x).permute(2, 0, 1)[None].contiguous()
+
+
+def judge_line(images: torch.Tensor) -> list[str]:
+    """The attribute classifier's reading of each image: "digit 7, red thick on light"."""
+    from train.data import domain_name
+    from train.evaluate import read_attributes
+
+    probs, logits = read_attributes(images)
+    readings = torch.cat([torch.nn.functional.one_hot(logits[:, :3].argmax(1), 3).float(),
+                          (logits[:, 3:] > 0).float()], 1)
+    return [f"digit {int(p.argmax())}, {domain_name(r)}" for p, r in zip(probs, readings)]
+
+
+@torch.inference_mode()
+def star_translate(x: torch.Tensor, source: torch.Tensor, target: torch.Tensor, truth: torch.Tensor | None = None):
+    """(input · G(x, target) · G(G(x, target), source) [· truth]; x in all 12 domains; report)."""
+    from train.data import all_domains, domain_name
+
+    model = check_checkpoint(STAR)
+    device = next(model.parameters()).device
+    start = time.perf_counter()
+    out = model(x.to(device), target.to(device)).cpu()
+    back = model(out.to(device), source.to(device)).cpu()
+    seconds = time.perf_counter() - start
+    domains = all_domains()
+    every = model(x.expand(len(domains), -1, -1, -1).to(device), domains.to(device)).cpu()
+    shown = [x, out, back] + ([truth] if truth is not None else [])
+    strip = common.image_grid(torch.cat(shown), nrow=len(shown), scale=DISPLAY_SCALE * 2,
+                              labels=["input", "translated", "round trip", "truth"][:len(shown)])
+    row = common.image_grid(every, nrow=len(domains), scale=DISPLAY_SCALE,
+                            labels=[domain_name(d).replace(" on ", "/") for d in domains])
+    reading = judge_line(out)[0]
+    lines = [f"target **{domain_name(target[0])}**; the judge reads the output as: {reading}",
+             f"round trip back to {domain_name(source[0])}: L1 {(back - x).abs().mean().item():.3f} to the input; "
+             f"{1000 * seconds:.0f} ms for both"]
+    if truth is not None:
+        lines.append(f"output vs the digit drawn in the target domain (the hidden pairing): {l1_ssim(out, truth)}")
+    return strip, row, "  \n".join(lines)
+
+
+@functools.cache
+def star_test_digits():
+    from train.data import attribute_digits
+
+    return attribute_digits("test", CYCLE_SIZE)
+
+
+def stargan_test(index, colour="blue", thickness="thick", background="dark"):
+    """A test digit, in its own domain, to the chosen one; its ground truth (the same digit drawn there) beside."""
+    from train.data import render_digits
+
+    index = common.check_int(index, "Test digit", 0, MAX_TEST_INDEX)
+    target = star_target(colour, thickness, background)
+    check_checkpoint(STAR)
+    try:
+        thin, thick, _, source = star_test_digits()
+    except FileNotFoundError as error:
+        raise common.gr_error(str(error)) from None
+    thin, thick, source = thin[index:index + 1], thick[index:index + 1], source[index:index + 1]
+    return star_translate(render_digits(thin, thick, source), source, target, render_digits(thin, thick, target))
+
+
+def stargan_upload(image, colour="blue", thickness="thick", background="dark"):
+    """An uploaded image to the chosen domain; its own domain (for the round trip) is what the judge reads in it."""
+    from train.evaluate import read_attributes
+
+    target = star_target(colour, thickness, background)
+    check_checkpoint(STAR)
+    x = photo_to_rgb(image)
+    _, logits = read_attributes(x)
+    source = torch.cat([torch.nn.functional.one_hot(logits[:, :3].argmax(1), 3).float(), (logits[:, 3:] > 0).float()], 1)
+    strip, row, report = star_translate(x, source, target)
+    return strip, row, report + (f"  \n<sub>your image as {CYCLE_SIZE}x{CYCLE_SIZE} RGB (padded to a square with its "
+                                 f"border colour); the judge reads it as: {judge_line(x)[0]}</sub>")
+
+
+def star_metrics_line() -> str:
+    v = metric_values(STAR, "StarGAN", STAR_COMMAND, checkpoint_available(STAR))
+    if isinstance(v, str):
+        return v
+    return (f"**StarGAN** (`{STAR}`): target attributes read by the judge {100 * v['attribute_accuracy']:.1f} % "
+            f"(colour {100 * v['colour_accuracy']:.1f}, thickness {100 * v['thickness_accuracy']:.1f}, background "
+            f"{100 * v['background_accuracy']:.1f}), digit kept {100 * v['class_kept']:.1f} % (targets ≥ 90 %); L1 to "
+            f"the ground truth {v['L1']:.3f}, round trip {v['round_trip_L1']:.3f}")
+
+
+# ------------------------------------------------------------------------------------------------ SPADE
+def palette_markdown() -> str:
+    from train.data import SCENE_CLASSES, SCENE_PALETTE
+
+    return " · ".join(f"<span style='background:rgb{tuple(c)};padding:0 0.6em'>&nbsp;</span> {name} `#{bytes(c).hex()}`"
+                      for name, c in zip(SCENE_CLASSES, SCENE_PALETTE))
+
+
+def labels_from_painting(image, size: int = SPADE_SIZE) -> torch.Tensor:
+    """A painting or upload of any size and mode -> (1, size, size) class indices: each pixel the class of the
+    nearest palette colour (blank paper, every channel >= UNPAINTED, is sky), then resized with nearest sampling."""
+    from train.data import SCENE_PALETTE
+
+    rgba = common.open_upload(image)
+    rgb = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+                     .resize((size, size), Image.NEAREST), dtype=np.float32)
+    distance = ((rgb[:, :, None, :] - np.asarray(SCENE_PALETTE, np.float32)[None, None]) ** 2).sum(-1)
+    labels = distance.argmin(-1)
+    labels[(rgb >= UNPAINTED).all(-1)] = 0
+    return torch.from_numpy(labels.astype(np.int64))[None]
+
+
+def fcn_agreement(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """The share of each image's pixels the FCN-score segmenter labels as the map does, e.g. "91 %, 88 %"."""
+    segmenter = segmenter_model()
+    if segmenter is None:
+        return "(no segmenter-scenes to judge: python -m train.classifier --dataset=scenes)"
+    with torch.inference_mode():
+        read = segmenter(images).argmax(1)
+    return ", ".join(f"{100 * (r == labels[0]).float().mean().item():.0f} %" for r in read)
+
+
+@functools.cache
+def segmenter_model():
+    """The FCN-score judge, or None where it is not bundled (the tab still draws)."""
+    from models.classifier import Segmenter
+
+    if not common.resolvable(["segmenter-scenes"], "classifier"):
+        return None
+    return load_pretrained(Segmenter, "segmenter-scenes", device="cpu")
+
+
+@torch.inference_mode()
+def spade_styles(labels: torch.Tensor, seed: int) -> tuple[torch.Tensor, float]:
+    """(SPADE_STYLES outputs (n, 3, S, S) for one label map under random styles from seed, seconds)."""
+    from train.data import SCENE_CLASSES
+
+    model = check_checkpoint(SPADE_NAME)
+    device = next(model.parameters()).device
+    z = torch.randn(SPADE_STYLES, model.z_dim, generator=torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+    seg = one_hot_labels(labels, len(SCENE_CLASSES)).expand(SPADE_STYLES, -1, -1, -1)
+    out = model(seg.to(device), z.to(device)).float().cpu()
+    return out, time.perf_counter() - start
+
+
+def spade_synthesize(image, seed=0):
+    """(label map as read · SPADE_STYLES random styles, report with the segmenter's agreement per output)."""
+    from train.data import paint_labels
+
+    seed = common.check_seed(seed)
+    labels = labels_from_painting(image, check_checkpoint(SPADE_NAME).image_size)
+    out, seconds = spade_styles(labels, seed)
+    strip = common.image_grid(torch.cat([paint_labels(labels), out]), nrow=1 + SPADE_STYLES, scale=DISPLAY_SCALE,
+                              labels=["map"] + [f"style {i + 1}" for i in range(SPADE_STYLES)])
+    side = labels.shape[-1]
+    return strip, (f"{SPADE_STYLES} styles in {1000 * seconds:.0f} ms; share of pixels the FCN-score segmenter labels "
+                   f"as your map: {fcn_agreement(out, labels)}  \n<sub>your image read at {side}x{side}: each pixel the "
+                   f"class of the nearest palette colour, blank paper as sky</sub>")
+
+
+def spade_paint(image, seed=0):
+    """spade_synthesize() of the sketchpad."""
+    return spade_synthesize(image, seed)
+
+
+@torch.inference_mode()
+def spade_test(index, seed=0):
+    """A test scene: its map, the real rendering, SPADE with the real image's style encoded, random styles."""
+    from train.data import Scenes, paint_labels
+
+    index, seed = common.check_int(index, "Test scene", 0, MAX_SCENE_INDEX), common.check_seed(seed)
+    model = check_checkpoint(SPADE_NAME)
+    real, labels = Scenes("test", model.image_size)[index]
+    labels = labels[None]
+    device = next(model.parameters()).device
+    seg = one_hot_labels(labels, model.num_classes).to(device)
+    guided = model(seg, model.encode(real[None].to(device))).float().cpu()
+    out, _ = spade_styles(labels, seed)
+    shown = torch.cat([guided, out[:SPADE_STYLES - 1]])
+    strip = common.image_grid(torch.cat([paint_labels(labels), real[None], shown]), nrow=2 + len(shown),
+                              scale=DISPLAY_SCALE, labels=["map", "real", "its style", "random", "random", "random"])
+    return strip, (f"share of pixels the FCN-score segmenter labels as the map (real, its style, random styles): "
+                   f"{fcn_agreement(torch.cat([real[None], shown]), labels)}; its style encoded vs the real scene: "
+                   f"{l1_ssim(guided, real[None])}")
+
+
+def spade_metrics_line() -> str:
+    v = metric_values(SPADE_NAME, "SPADE", SPADE_COMMAND, checkpoint_available(SPADE_NAME))
+    if isinstance(v, str):
+        return v
+    return (f"**SPADE** (`{SPADE_NAME}`): FCN score with random styles: pixel accuracy "
+            f"{100 * v['random_style_pixel_accuracy']:.1f} %, mean class accuracy "
+            f"{100 * v['random_style_mean_class_accuracy']:.1f} %, mIoU {v['random_style_mean_IoU']:.3f} (real scenes: "
+            f"{100 * v['real_pixel_accuracy']:.1f} % / {100 * v['real_mean_class_accuracy']:.1f} % / "
+            f"{v['real_mean_IoU']:.3f}); style spread {v['style_spread']:.3f}")
 
 
 def samplers() -> dict[str, common.Sampler]:
@@ -438,7 +727,8 @@ def samplers() -> dict[str, common.Sampler]:
 
 def build() -> None:
     gr.Markdown(t("intro"))
-    gr.Markdown("  \n".join([*(metrics_line(name) for name in MODELS), cycle_metrics_line(), disco_metrics_line()]),
+    gr.Markdown("  \n".join([*(metrics_line(name) for name in MODELS), cycle_metrics_line(), disco_metrics_line(),
+                             star_metrics_line(), spade_metrics_line()]),
                 elem_classes=i18n.VERBATIM)
     with gr.Tab(t("tab_draw")):
         gr.Markdown(t("draw_intro"))
@@ -489,6 +779,42 @@ def build() -> None:
                 run_disco_test = gr.Button(t("show"))
         disco_out = gr.Image(label=t("cycle_strip"), type="pil", format="png")
         disco_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_star")):
+        gr.Markdown(t("star_intro"))
+        with gr.Row():
+            with gr.Column():
+                star_index = uploads.integer_box(t("index"), maximum=MAX_TEST_INDEX)
+                run_star_test = gr.Button(t("translate_test"), variant="primary")
+                star_upload = uploads.ImageUpload(label=t("star_upload"), type="pil", image_mode="RGBA",
+                                                  sources=["upload"])
+                run_star_upload = gr.Button(t("translate_image"))
+            with gr.Column():
+                star_colour = gr.Radio([(t(c), c) for c in STAR_COLOURS], value="blue", label=t("colour"))
+                star_thickness = gr.Radio([(t(c), c) for c in STAR_THICKNESS], value="thick", label=t("thickness"))
+                star_background = gr.Radio([(t(c), c) for c in STAR_BACKGROUNDS], value="dark", label=t("background"))
+        star_strip = gr.Image(label=t("star_strip"), type="pil", format="png")
+        star_row = gr.Image(label=t("star_domains"), type="pil", format="png")
+        star_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_spade")):
+        from train.data import SCENE_PALETTE
+
+        gr.Markdown(t("spade_intro"))
+        gr.Markdown(f"{t('palette')}: {palette_markdown()}", elem_classes=i18n.VERBATIM)
+        with gr.Row():
+            paint = uploads.SketchUpload(label=t("paint"), type="pil", image_mode="RGBA", canvas_size=(256, 256),
+                                         brush=gr.Brush(colors=["#" + bytes(c).hex() for c in SCENE_PALETTE],
+                                                        default_color="#" + bytes(SCENE_PALETTE[5]).hex(),
+                                                        color_mode="fixed", default_size=12))
+            with gr.Column():
+                spade_upload = uploads.ImageUpload(label=t("spade_upload"), type="pil", image_mode="RGBA",
+                                                   sources=["upload"])
+                spade_seed = uploads.integer_box(t("seed"))
+                run_paint = gr.Button(t("synthesize"), variant="primary")
+                run_spade_upload = gr.Button(t("synthesize_upload"))
+                scene_index = uploads.integer_box(t("scene_index"), maximum=MAX_SCENE_INDEX)
+                run_scene = gr.Button(t("show_scene"))
+        spade_out = gr.Image(label=t("spade_strip"), type="pil", format="png")
+        spade_report = gr.Markdown(elem_classes=i18n.VERBATIM)
 
     run_sketch.click(translate_sketch, [sketch, seed], [strip, noise, report], api_name="pix2pix_sketch")
     run_upload.click(translate, [upload, kind, seed], [strip, noise, report], api_name="pix2pix_upload")
@@ -498,3 +824,12 @@ def build() -> None:
     run_disco.click(disco_photo, [disco_upload, disco_direction], [disco_out, disco_report], api_name="discogan_upload")
     run_disco_test.click(disco_test, [disco_index, disco_direction], [disco_out, disco_report],
                          api_name="discogan_test")
+    star_targets = [star_colour, star_thickness, star_background]
+    run_star_test.click(stargan_test, [star_index, *star_targets], [star_strip, star_row, star_report],
+                        api_name="stargan_test")
+    run_star_upload.click(stargan_upload, [star_upload, *star_targets], [star_strip, star_row, star_report],
+                          api_name="stargan_upload")
+    run_paint.click(spade_paint, [paint, spade_seed], [spade_out, spade_report], api_name="spade_paint")
+    run_spade_upload.click(spade_synthesize, [spade_upload, spade_seed], [spade_out, spade_report],
+                           api_name="spade_upload")
+    run_scene.click(spade_test, [scene_index, spade_seed], [spade_out, spade_report], api_name="spade_test")

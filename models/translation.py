@@ -1,5 +1,5 @@
-"""Image-to-image translation, the lecture's family: so far Pix2Pix (paired), CycleGAN and DiscoGAN (unpaired).
-StarGAN and SPADE follow in this file (genzoo issue 5).
+"""Image-to-image translation, the lecture's family: Pix2Pix (paired), CycleGAN and DiscoGAN (unpaired), StarGAN
+(many domains, one generator). SPADE follows in this file (genzoo issue 5).
 
 Pix2Pix, a conditional GAN that learns a paired mapping x -> y. Paper: Isola, Zhu, Zhou & Efros, "Image-to-Image
 Translation with Conditional Adversarial Networks", CVPR 2017 (arXiv:1611.07004).
@@ -43,9 +43,22 @@ transposed convolutions with ReLU, tanh out; no skips, so the mapping must pass 
 discriminators (the same encoder, then one logit), the standard GAN loss, and the reconstruction loss of both
 round trips (mean squared error, the paper's distance) added to each generator's GAN loss with weight 1; Adam 2e-4,
 betas (0.5, 0.999). Scaled down: 32 px (the paper: 64), width 32 (64), a 4x4 bottleneck as the paper's.
+
+StarGAN, one generator for translations among many domains. Paper: Choi, Choi, Kim, Ha, Kim & Choo, "StarGAN: Unified
+Generative Adversarial Networks for Multi-Domain Image-to-Image Translation", CVPR 2018 (arXiv:1711.09020). Kept: G
+takes the image and the target domain's label vector, replicated spatially and concatenated on channels (Table 4:
+c7s1, two 4x4 stride-2 downsamplings, 6 residual blocks, two upsamplings, instance norm, tanh); D is a PatchGAN
+without normalisation (LeakyReLU 0.01) with two heads, D_src (real / fake) and D_cls (the domain's attributes,
+Table 5); losses: WGAN-GP adversarial (lambda_gp = 10), domain classification of real images (D) and of
+translations (G), lambda_cls = 1, and the reconstruction ||x - G(G(x, c), c')||_1 with lambda_rec = 10; targets are
+the labels of the batch shuffled (the authors' code); n_critic = 5, Adam 1e-4 (0.5, 0.999), lr decaying linearly to
+0 over the second half. Scaled down: 32 px (the paper: 128), G width 16 (64), D width 32 (64) with 4 stride-2 layers
+(6) to the same 2x2 map.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin
@@ -53,6 +66,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.dcgan import dcgan_init
+from models.objectives import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 
 HUB_KWARGS = dict(library_name="genzoo", tags=["gan", "image-to-image"],
                   repo_url="https://github.com/genzoo/genzoo", license="mit")
@@ -371,3 +385,286 @@ def discogan_d_loss(D: nn.ModuleDict, real_a: torch.Tensor, real_b: torch.Tensor
         loss = loss + F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) \
             + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
     return loss
+
+
+# ------------------------------------------------------------------------------------------------------ StarGAN
+class StarGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """StarGAN's single generator for every domain: (image (B, C, S, S), target attributes (B, A)) -> image; the
+    attributes are replicated over the image and concatenated to it as A more input channels (the paper's Fig. 3)."""
+
+    def __init__(
+        self,
+        channels: int = 3,          # RGB
+        num_attributes: int = 5,    # the length of a domain's label vector (the paper's CelebA: 5)
+        base_channels: int = 16,    # width of the first layer (the paper: 64); 2 downsamplings double it twice
+        num_blocks: int = 6,        # residual blocks at 1/4 resolution (the paper: 6)
+    ):
+        super().__init__()
+        self.num_attributes = num_attributes
+        # The paper's Table 4: c7s1-64, two 4x4 stride-2 downsamplings, 6 residual blocks, two 4x4 stride-2
+        # transposed convolutions, c7s1-3 with tanh; instance normalisation and ReLU throughout.
+        width = base_channels
+        layers = [nn.Conv2d(channels + num_attributes, width, 7, 1, 3, bias=False), norm_layer("instance", width),
+                  nn.ReLU(True)]
+        for _ in range(2):
+            layers += [nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), norm_layer("instance", 2 * width), nn.ReLU(True)]
+            width *= 2
+        layers += [StarResidualBlock(width) for _ in range(num_blocks)]
+        for _ in range(2):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), norm_layer("instance", width // 2),
+                       nn.ReLU(True)]
+            width //= 2
+        layers += [nn.Conv2d(width, channels, 7, 1, 3, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+        if attributes.shape != (x.shape[0], self.num_attributes):
+            raise ValueError(f"attributes must be (batch, {self.num_attributes}); got {tuple(attributes.shape)}")
+        c = attributes.to(x)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return self.net(torch.cat([x, c], 1))
+
+
+class StarResidualBlock(nn.Module):
+    """conv3x3-IN-ReLU-conv3x3-IN, added to the input (zero padding, as the authors' code)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1, bias=False), norm_layer("instance", channels),
+                                  nn.ReLU(True), nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+                                  norm_layer("instance", channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class StarDiscriminator(nn.Module):
+    """StarGAN's D: a PatchGAN trunk of 4x4 stride-2 convolutions with LeakyReLU 0.01 and no normalisation down to a
+    2x2 map, then two heads: D_src (B, 1, 2, 2) real/fake scores (a Wasserstein critic) and D_cls (B, A) attribute
+    logits (the paper's Table 5; it has 6 layers for 128 px, here log2(S) - 1)."""
+
+    def __init__(self, channels: int = 3, num_attributes: int = 5, base_channels: int = 32, image_size: int = 32):
+        super().__init__()
+        num_layers = max(1, int(math.log2(image_size)) - 1)
+        layers, width = [], channels
+        for i in range(num_layers):
+            out = base_channels * 2 ** i
+            layers += [nn.Conv2d(width, out, 4, 2, 1), nn.LeakyReLU(0.01, True)]
+            width = out
+        self.trunk = nn.Sequential(*layers)
+        side = image_size // 2 ** num_layers
+        self.src = nn.Conv2d(width, 1, 3, 1, 1, bias=False)
+        self.cls = nn.Conv2d(width, num_attributes, side, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.src(h), self.cls(h).flatten(1)
+
+
+def domain_classification_loss(logits: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """StarGAN's L_cls: binary cross-entropy of every attribute, summed over attributes, averaged over the batch (a
+    multi-label problem, as the authors treat CelebA's)."""
+    return F.binary_cross_entropy_with_logits(logits, attributes, reduction="sum") / logits.shape[0]
+
+
+def stargan_d_loss(D: StarDiscriminator, real: torch.Tensor, real_attributes: torch.Tensor, fake: torch.Tensor,
+                   lambda_cls: float = 1.0, lambda_gp: float = 10.0, generator: torch.Generator | None = None):
+    """(total, parts): the paper's L_D = -L_adv + lambda_cls L_cls^r with L_adv the WGAN-GP objective: D(fake) -
+    D(real) + lambda_gp (||grad D_src(x_hat)||_2 - 1)^2, and L_cls^r the domain loss of the real images' labels."""
+    real_src, real_cls = D(real)
+    fake_src, _ = D(fake.detach())
+    adversarial = d_loss_wasserstein(real_src, fake_src)
+    penalty = gradient_penalty(lambda x: D(x)[0], real, fake, lambda_gp, generator)
+    cls = domain_classification_loss(real_cls, real_attributes)
+    return adversarial + penalty + lambda_cls * cls, {"d_adversarial": adversarial, "gp": penalty, "d_cls": cls}
+
+
+def stargan_g_loss(G: StarGenerator, D: StarDiscriminator, real: torch.Tensor, real_attributes: torch.Tensor,
+                   target_attributes: torch.Tensor, lambda_cls: float = 1.0, lambda_rec: float = 10.0):
+    """(total, parts, fake): L_G = L_adv + lambda_cls L_cls^f + lambda_rec L_rec: fool the critic, be classified
+    as the target domain, and come back: ||x - G(G(x, c), c')||_1 with c' the original labels."""
+    fake = G(real, target_attributes)
+    fake_src, fake_cls = D(fake)
+    adversarial = g_loss_wasserstein(fake_src)
+    cls = domain_classification_loss(fake_cls, target_attributes)
+    reconstruction = F.l1_loss(G(fake, real_attributes), real)
+    total = adversarial + lambda_cls * cls + lambda_rec * reconstruction
+    return total, {"g_adversarial": adversarial, "g_cls": cls, "reconstruction": reconstruction}, fake
+
+
+# ------------------------------------------------------------------------------------------------------ SPADE
+def spectral(module: nn.Module) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(module)
+
+
+class SPADE(nn.Module):
+    """Spatially-adaptive normalisation: a parameter-free BatchNorm of x, then a per-pixel scale and shift that a
+    small conv net computes from the label map resized to x: x_hat * (1 + gamma(m)) + beta(m) (the paper's eq. 1)."""
+
+    def __init__(self, channels: int, num_classes: int, hidden: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.shared = nn.Sequential(nn.Conv2d(num_classes, hidden, 3, 1, 1), nn.ReLU(True))
+        self.gamma = nn.Conv2d(hidden, channels, 3, 1, 1)
+        self.beta = nn.Conv2d(hidden, channels, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
+        segmap = F.interpolate(segmap, size=x.shape[-2:], mode="nearest")
+        h = self.shared(segmap)
+        return self.norm(x) * (1 + self.gamma(h)) + self.beta(h)
+
+
+class SPADEResBlock(nn.Module):
+    """The paper's Fig. 4 (right): two (SPADE, LeakyReLU 0.2, spectral-normed 3x3 conv) stages, and a learned
+    (SPADE, 1x1 conv) shortcut when the width changes."""
+
+    def __init__(self, fin: int, fout: int, num_classes: int, hidden: int):
+        super().__init__()
+        middle = min(fin, fout)
+        self.norm_0, self.conv_0 = SPADE(fin, num_classes, hidden), spectral(nn.Conv2d(fin, middle, 3, 1, 1))
+        self.norm_1, self.conv_1 = SPADE(middle, num_classes, hidden), spectral(nn.Conv2d(middle, fout, 3, 1, 1))
+        self.learned_shortcut = fin != fout
+        if self.learned_shortcut:
+            self.norm_s, self.conv_s = SPADE(fin, num_classes, hidden), spectral(nn.Conv2d(fin, fout, 1, bias=False))
+
+    def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
+        shortcut = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))
+        return shortcut + dx
+
+
+class SPADEGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """GauGAN: (one-hot label map (B, K, S, S), style z (B, z_dim)) -> image (B, 3, S, S). z is projected to the
+    coarsest map (4 x 4, the paper's VAE mode) and every block is modulated by the label map: the layout comes only
+    from the SPADE layers, the style only from z."""
+
+    def __init__(
+        self,
+        num_classes: int = 7,       # label-map classes (data.SCENE_CLASSES)
+        image_size: int = 64,       # 4 * 2 ** (number of upsampling blocks)
+        base_channels: int = 8,     # nf: the last block's width; the coarsest is 16 nf (the paper: nf = 64)
+        z_dim: int = 64,            # style code (the paper: 256)
+        hidden: int = 32,           # SPADE's shared conv width (the paper: 128)
+    ):
+        super().__init__()
+        ups = int(math.log2(image_size // 4))
+        if 4 * 2 ** ups != image_size:
+            raise ValueError(f"image_size must be 4 times a power of two; got {image_size}")
+        self.num_classes, self.z_dim, self.image_size = num_classes, z_dim, image_size
+        nf = base_channels
+        widths = [16 * nf] + [16 * nf // 2 ** i for i in range(ups + 1)]  # 64 px, nf 8: 128, 128, 64, 32, 16, 8
+        self.fc = nn.Linear(z_dim, widths[0] * 16)
+        self.blocks = nn.ModuleList(SPADEResBlock(widths[i], widths[i + 1], num_classes, hidden)
+                                    for i in range(ups + 1))
+        self.to_rgb = nn.Conv2d(widths[-1], 3, 3, 1, 1)
+
+    def forward(self, segmap: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        x = self.fc(z).view(z.shape[0], -1, 4, 4)
+        for i, block in enumerate(self.blocks):
+            x = block(x, segmap)
+            if i < len(self.blocks) - 1:
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return torch.tanh(self.to_rgb(F.leaky_relu(x, 0.2)))
+
+
+class StyleEncoder(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """SPADE's image encoder for multimodal synthesis: image (B, 3, S, S) -> (mu, logvar) of q(z | image); 3x3
+    stride-2 convolutions with instance norm and LeakyReLU 0.2 down to 4 x 4, then two linear heads."""
+
+    def __init__(self, image_size: int = 64, base_channels: int = 16, z_dim: int = 64):
+        super().__init__()
+        layers, width = [], 3
+        for i in range(int(math.log2(image_size // 4))):
+            out = base_channels * min(2 ** i, 8)
+            layers += [spectral(nn.Conv2d(width, out, 3, 2, 1)), nn.InstanceNorm2d(out, affine=True),
+                       nn.LeakyReLU(0.2, True)]
+            width = out
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.mu, self.logvar = nn.Linear(width * 16, z_dim), nn.Linear(width * 16, z_dim)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(image)
+        return self.mu(h), self.logvar(h)
+
+
+class SPADE_GAN(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
+    """What ships: the generator and its style encoder in one module. forward(segmap, z) draws; encode(image) gives
+    the style of an example image (the paper's guided synthesis)."""
+
+    def __init__(self, num_classes: int = 7, image_size: int = 64, base_channels: int = 8, z_dim: int = 64,
+                 hidden: int = 32, encoder_channels: int = 16):
+        super().__init__()
+        self.G = SPADEGenerator(num_classes, image_size, base_channels, z_dim, hidden)
+        self.E = StyleEncoder(image_size, encoder_channels, z_dim)
+        self.num_classes, self.z_dim, self.image_size = num_classes, z_dim, image_size
+
+    def forward(self, segmap: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.G(segmap, z)
+
+    def encode(self, image: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ q(z | image) by the reparameterisation trick (generator=None: the mean)."""
+        mu, logvar = self.E(image)
+        if generator is None:
+            return mu
+        return mu + torch.randn(mu.shape, generator=generator).to(mu) * torch.exp(0.5 * logvar)
+
+
+def one_hot_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(B, S, S) int64 -> (B, K, S, S) float one-hot, SPADE's input."""
+    return F.one_hot(labels, num_classes).permute(0, 3, 1, 2).float()
+
+
+class NLayerDiscriminator(nn.Module):
+    """pix2pixHD's PatchGAN as SPADE uses it, on (label map, image): 4x4 convolutions, spectral norm and instance
+    norm after the first, LeakyReLU 0.2; returns every layer's output (feature matching reads them all)."""
+
+    def __init__(self, in_channels: int, base_channels: int = 32, num_layers: int = 3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Sequential(nn.Conv2d(in_channels, base_channels, 4, 2, 2),
+                                                   nn.LeakyReLU(0.2, True))])
+        width = base_channels
+        for i in range(1, num_layers):
+            out = min(width * 2, 512)
+            self.layers.append(nn.Sequential(spectral(nn.Conv2d(width, out, 4, 2 if i < num_layers - 1 else 1, 2,
+                                                                bias=False)),
+                                             nn.InstanceNorm2d(out, affine=False), nn.LeakyReLU(0.2, True)))
+            width = out
+        self.layers.append(nn.Sequential(nn.Conv2d(width, 1, 4, 1, 2)))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return features
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """num_d PatchGANs, each on the (label map, image) pair downsampled 2x more than the last (3x3 average pooling)."""
+
+    def __init__(self, in_channels: int, base_channels: int = 32, num_layers: int = 3, num_d: int = 2):
+        super().__init__()
+        self.ds = nn.ModuleList(NLayerDiscriminator(in_channels, base_channels, num_layers) for _ in range(num_d))
+
+    def forward(self, segmap: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
+        x, out = torch.cat([segmap, image], 1), []
+        for d in self.ds:
+            out.append(d(x))
+            x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+        return out
+
+
+def hinge_d_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """Lim & Ye / Miyato et al.'s hinge loss, SPADE's choice, averaged over the discriminators' last outputs."""
+    return sum(F.relu(1 - r[-1]).mean() + F.relu(1 + f[-1]).mean() for r, f in zip(real, fake)) / len(real)
+
+
+def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """pix2pixHD's feature matching: L1 between D's intermediate features of real and generated pairs, over every
+    layer but the last of every discriminator, averaged over the discriminators."""
+    return sum(F.l1_loss(f, r.detach()) for rs, fs in zip(real, fake) for r, f in zip(rs[:-1], fs[:-1])) / len(real)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z | x) || N(0, I)), summed over z and averaged over the batch (the authors' KLDLoss, times 1/B)."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / mu.shape[0]

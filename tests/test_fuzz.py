@@ -113,6 +113,9 @@ ENDPOINTS = {
     "/pix2pix_upload": lambda p: [handle_file(p), "photo", 0],
     "/cyclegan_sketch": lambda p: [editor(p), "AtoB"],
     "/discogan_upload": lambda p: [handle_file(p), "BtoA"],
+    "/stargan_upload": lambda p: [handle_file(p), "red", "thick", "light"],
+    "/spade_paint": lambda p: [editor(p), 0],
+    "/spade_upload": lambda p: [handle_file(p), 0],
 }
 # Absurd non-file arguments for the endpoints that have them.
 ABSURD = [
@@ -131,6 +134,10 @@ ABSURD = [
     ("/pix2pix_upload", [None, "../../etc/passwd", -1]),
     ("/cyclegan_test", [-3]),
     ("/discogan_test", [5000, "AtoB"]),
+    ("/stargan_test", [10**6, "red", "thin", "dark"]),
+    ("/stargan_test", [3, "purple", "thin", "dark"]),
+    ("/spade_test", [-1, 0]),
+    ("/spade_upload", [None, 10**30]),
     ("/vae_reconstruct", [None]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
 ]

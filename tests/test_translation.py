@@ -292,8 +292,8 @@ def test_cycle_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import CycleGAN
 
     tiny = CycleGAN(base_channels=4, num_blocks=1).eval()
-    monkeypatch.setattr(tab, "unpaired_available", lambda name: True)
-    monkeypatch.setattr(tab, "unpaired_model", lambda name: tiny)
+    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
+    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.cycle_drawing(image, direction)
         assert strip.width > 3 * 32 and "round trip" in report
@@ -350,10 +350,292 @@ def test_disco_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import DiscoGAN
 
     tiny = DiscoGAN(base_channels=4).eval()
-    monkeypatch.setattr(tab, "unpaired_available", lambda name: True)
-    monkeypatch.setattr(tab, "unpaired_model", lambda name: tiny)
+    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
+    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.disco_photo(image, direction)
         assert strip.width > 3 * 32 and "classifier reads" in report
     with pytest.raises(gr.Error, match="Direction must be one of"):
         tab.disco_photo(image, "left")
+
+
+# ------------------------------------------------------------------------------------------------------ StarGAN
+STAR_TINY = dict(model="stargan", fake_data=True, image_size=16, base_channels=4, d_channels=4, num_blocks=1,
+                 batch_size=4, n_critic=2, device="cpu", replay_frames=2, save_every=2)
+
+
+def test_stargan_generator_reads_the_target_attributes():
+    from models.translation import StarDiscriminator, StarGenerator
+
+    torch.manual_seed(0)
+    G = StarGenerator(base_channels=4, num_blocks=1).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    blue, red = torch.tensor([[0., 0, 1, 1, 0]] * 2), torch.tensor([[1., 0, 0, 1, 0]] * 2)
+    with torch.no_grad():
+        out = G(x, blue)
+        assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
+        assert not torch.allclose(out, G(x, red))  # the label channels reach the output
+    with pytest.raises(ValueError, match=r"attributes must be \(batch, 5\)"):
+        G(x, blue[:, :3])
+    src, cls = StarDiscriminator(base_channels=4, image_size=32)(x)
+    assert src.shape == (2, 1, 2, 2) and cls.shape == (2, 5)  # the paper's 2x2 patch map and one logit per attribute
+
+
+def test_stargan_losses():
+    from models.translation import StarDiscriminator, domain_classification_loss, stargan_d_loss, stargan_g_loss
+
+    logits, targets = torch.zeros(4, 5), torch.ones(4, 5)
+    assert torch.isclose(domain_classification_loss(logits, targets), torch.tensor(5 * np.log(2), dtype=torch.float32))
+
+    class Identity(torch.nn.Module):  # G(x, c) = x: no translation, so the round trip is exact
+        def forward(self, x, attributes):
+            return x
+
+    torch.manual_seed(0)
+    D = StarDiscriminator(base_channels=4, image_size=16)
+    x, c = torch.rand(4, 3, 16, 16) * 2 - 1, (torch.rand(4, 5) > 0.5).float()
+    _, parts, fake = stargan_g_loss(Identity(), D, x, c, c.flip(0))
+    assert parts["reconstruction"] == 0 and torch.equal(fake, x)
+    total, parts = stargan_d_loss(D, x, c, torch.rand(4, 3, 16, 16) * 2 - 1)
+    assert parts["gp"] > 0 and torch.isclose(total, parts["d_adversarial"] + parts["gp"] + parts["d_cls"])
+
+
+def test_stargan_smoke_round_trip_and_resume(tmp_path):
+    from models.translation import StarGenerator
+
+    export = trainer.main(trainer.Config(max_steps=6, out_dir=str(tmp_path / "a"), **STAR_TINY))
+    loaded = load_pretrained(StarGenerator, str(tmp_path / "a" / "checkpoint"))
+    x, c = torch.rand(2, 3, 16, 16) * 2 - 1, torch.tensor([[0., 1, 0, 0, 1]] * 2)
+    assert torch.allclose(loaded(x, c), export(x, c), atol=1e-6)
+    history = json.loads((tmp_path / "a" / "checkpoint" / "training.json").read_text())["history"]
+    assert "gp" in history[0] and "--model=stargan" in (tmp_path / "a" / "checkpoint" / "README.md").read_text()
+    trainer.main(trainer.Config(max_steps=3, out_dir=str(tmp_path / "b"), **STAR_TINY))
+    resumed = trainer.main(trainer.Config(max_steps=6, out_dir=str(tmp_path / "b"), resume=True, **STAR_TINY))
+    a, b = export.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert trainer.checkpoint_name(trainer.Config(model="stargan")) == "stargan-mnist-attributes"
+    assert trainer.Config(model="stargan").lr == 1e-4 and trainer.Config(model="stargan").in_channels == 3
+
+
+def test_attribute_digits_render_their_domains():
+    mask = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    mask[..., 2:6, 3:5] = True
+    thick = mask.clone()
+    thick[..., 1:7, 2:6] = True
+    domains = data.all_domains()
+    assert domains.shape == (12, 5) and len({tuple(d.tolist()) for d in domains}) == 12
+    images = data.render_digits(mask.expand(12, -1, -1, -1), thick.expand(12, -1, -1, -1), domains)
+    for image, domain in zip(images, domains):
+        name = data.domain_name(domain)
+        colour, strokes, background = name.split()[0], name.split()[1], name.split()[-1]
+        rgb = (image + 1) / 2
+        assert torch.allclose(rgb[:, 0, 0], torch.tensor(data.BACKGROUNDS[background]))  # a corner: the paper
+        assert torch.allclose(rgb[:, 4, 3], torch.tensor(data.COLOURS[colour]))          # inside both masks: ink
+        assert torch.allclose(rgb[:, 1, 2], torch.tensor(data.COLOURS[colour] if strokes == "thick"
+                                                         else data.BACKGROUNDS[background]))
+
+
+def test_attribute_folder_reads_the_celeba_layout(tmp_path):
+    (tmp_path / "images").mkdir()
+    for i, colour in enumerate(((0, 0, 0), (255, 255, 255))):
+        Image.new("RGB", (200, 220), colour).save(tmp_path / "images" / f"{i:06d}.jpg")
+    (tmp_path / "list_attr_celeba.txt").write_text(
+        "2\nBlack_Hair Blond_Hair Male Young\n000000.jpg  1 -1  1  1\n000001.jpg -1  1 -1  1\n")
+    folder = data.AttributeFolder(tmp_path, ("Blond_Hair", "Male"), image_size=16)
+    assert len(folder) == 2
+    image, attributes = folder[1]
+    assert image.shape == (3, 16, 16) and image.min() > 0.9 and attributes.tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="Smiling.*it has: Black_Hair"):
+        data.AttributeFolder(tmp_path, ("Smiling",))
+
+
+def test_evaluate_domains_of_an_oracle_translator():
+    """A 'generator' that draws each digit in the asked-for domain scores L1 0 and reads as the target domain."""
+    from train.evaluate import evaluate_domains
+
+    try:
+        thin, thick, labels, source = (t[:40] for t in data.attribute_digits("test"))
+        from models.hub import checkpoint_folder
+        checkpoint_folder("classifier-mnist-attributes")
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    renders = {}
+    for domain in data.all_domains():
+        for i, image in enumerate(data.render_digits(thin, thick, domain.expand(40, -1))):
+            renders[image.numpy().tobytes()] = i
+
+    class Oracle(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x, attributes):
+            index = torch.tensor([renders[image.numpy().tobytes()] for image in x])
+            return data.render_digits(thin[index], thick[index], attributes)
+
+    values = evaluate_domains(Oracle(), thin, thick, labels, source, n=40)["values"]
+    assert values["L1"] == 0 and values["round_trip_L1"] == 0
+    assert values["attribute_accuracy"] > 0.99 and values["class_kept"] > 0.9
+
+
+@pytest.mark.parametrize("image", [_drawing((300, 200), "RGB"), _drawing((4000, 3000), "RGBA"), _drawing((1, 1), "L"),
+                                   np.zeros((20, 30, 3), np.uint8)], ids=["photo", "4000x3000", "1x1", "numpy"])
+def test_star_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
+    import gradio as gr
+
+    from demos import translation as tab
+    from models.translation import StarGenerator
+
+    tiny = StarGenerator(base_channels=4, num_blocks=1).eval()
+    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
+    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    monkeypatch.setattr(tab, "judge_line", lambda images: ["digit 0, red thin on dark"] * len(images))
+    monkeypatch.setattr("train.evaluate.read_attributes", lambda images: (torch.ones(len(images), 10) / 10,
+                                                                          torch.zeros(len(images), 5)))
+    strip, row, report = tab.stargan_upload(image, "red", "thin", "light")
+    assert strip.width > 3 * 32 and row.width > 12 * 32 and "red thin on light" in report
+    with pytest.raises(gr.Error, match="Stroke colour must be one of red, green, blue"):
+        tab.stargan_upload(image, "purple", "thin", "light")
+    with pytest.raises(gr.Error, match="Background must be one of dark, light"):
+        tab.stargan_test(0, "red", "thin", "grey")
+
+
+# ------------------------------------------------------------------------------------------------------ SPADE
+SPADE_TINY = dict(model="spade", fake_data=True, image_size=16, base_channels=2, z_dim=8, spade_hidden=4,
+                  d_channels=4, d_layers=2, batch_size=4, device="cpu", replay_frames=2, save_every=2)
+
+
+def tiny_spade():
+    from models.translation import SPADE_GAN
+
+    return SPADE_GAN(image_size=16, base_channels=2, z_dim=8, hidden=4, encoder_channels=4)
+
+
+def test_spade_layout_comes_from_the_map_and_style_from_z():
+    from models.translation import SPADE, one_hot_labels
+
+    torch.manual_seed(0)
+    model = tiny_spade().eval()
+    a, b = torch.zeros(2, 16, 16, dtype=torch.long), torch.zeros(2, 16, 16, dtype=torch.long)
+    b[:, 8:] = 5  # grass in the lower half
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        out = model(one_hot_labels(a, 7), z)
+        assert out.shape == (2, 3, 16, 16) and out.abs().max() <= 1
+        assert not torch.allclose(out, model(one_hot_labels(b, 7), z))
+        assert not torch.allclose(out, model(one_hot_labels(a, 7), torch.randn(2, 8)))
+        assert model.encode(torch.rand(2, 3, 16, 16)).shape == (2, 8)
+    spade = SPADE(4, 7, 4).train()
+    for conv in (spade.gamma, spade.beta):  # no modulation: SPADE is a parameter-free BatchNorm
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+    x = torch.randn(3, 4, 8, 8)
+    plain = torch.nn.functional.batch_norm(x, None, None, training=True)
+    assert torch.allclose(spade(x, one_hot_labels(torch.randint(7, (3, 8, 8)), 7)), plain, atol=1e-5)
+
+
+def test_spade_losses():
+    from models.translation import MultiscaleDiscriminator, feature_matching_loss, hinge_d_loss, kl_divergence
+
+    real, fake = [[torch.zeros(1), torch.full((2, 1), 2.0)]], [[torch.zeros(1), torch.full((2, 1), -2.0)]]
+    assert hinge_d_loss(real, fake) == 0 and hinge_d_loss(fake, real) == 6  # relu(1 + 2) + relu(1 + 2)
+    assert kl_divergence(torch.zeros(4, 8), torch.zeros(4, 8)) == 0
+    D = MultiscaleDiscriminator(10, 4, 2, num_d=2).eval()  # eval: no power iteration between the calls
+    seg, x = torch.rand(2, 7, 16, 16), torch.rand(2, 3, 16, 16)
+    features = D(seg, x)
+    assert len(features) == 2 and features[1][0].shape[-1] < features[0][0].shape[-1]  # the second scale is coarser
+    assert feature_matching_loss(features, D(seg, x)) == 0 and feature_matching_loss(features, D(seg, x + 1)) > 0
+
+
+def test_spade_smoke_round_trip_and_resume(tmp_path):
+    from models.translation import SPADE_GAN, one_hot_labels
+
+    export = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "a"), **SPADE_TINY))
+    loaded = load_pretrained(SPADE_GAN, str(tmp_path / "a" / "checkpoint"))
+    seg, z = one_hot_labels(torch.randint(7, (2, 16, 16)), 7), torch.randn(2, 8)
+    assert torch.allclose(loaded(seg, z), export(seg, z), atol=1e-5)
+    trainer.main(trainer.Config(max_steps=2, out_dir=str(tmp_path / "b"), **SPADE_TINY))
+    resumed = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "b"), resume=True, **SPADE_TINY))
+    a, b = export.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert "VGG" in (tmp_path / "a" / "checkpoint" / "README.md").read_text()  # the left-out loss is said
+    assert trainer.checkpoint_name(trainer.Config(model="spade")) == "spade-scenes"
+
+
+def test_scenes_are_deterministic_and_use_every_class():
+    labels, image = data.scene(7)
+    again = data.scene(7)
+    assert np.array_equal(labels, again[0]) and np.array_equal(image, again[1])
+    assert image.shape == (64, 64, 3) and 0 <= image.min() and image.max() <= 1
+    seen = set()
+    for seed in range(60):
+        seen |= set(np.unique(data.scene(seed)[0]).tolist())
+    assert seen == set(range(len(data.SCENE_CLASSES)))
+    x, y = data.Scenes("test")[3]
+    assert x.shape == (3, 64, 64) and y.shape == (64, 64) and y.dtype == torch.int64
+    assert not torch.equal(data.Scenes("train")[3][1], y)  # the splits draw from different seeds
+    with pytest.raises(IndexError):
+        data.Scenes("test")[2000]
+
+
+def test_segmentation_folder_layout(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    Image.new("RGB", (30, 20), (255, 0, 0)).save(tmp_path / "images" / "a.jpg")
+    Image.fromarray(np.full((20, 30), 255, np.uint8)).save(tmp_path / "labels" / "a.png")  # 255 = ignore -> 0
+    Image.new("RGB", (30, 20)).save(tmp_path / "images" / "unlabelled.jpg")
+    with pytest.raises(ValueError, match="num_classes"):
+        data.SegmentationFolder(tmp_path, 8)
+    folder = data.SegmentationFolder(tmp_path, 8, num_classes=3)
+    image, labels = folder[0]
+    assert len(folder) == 1 and image.shape == (3, 8, 8) and labels.shape == (8, 8) and labels.max() == 0
+
+
+def test_segmentation_scores_of_a_perfect_and_a_constant_reader():
+    from train.evaluate import segmentation_scores
+
+    labels = torch.randint(7, (4, 8, 8))
+
+    class Reader(torch.nn.Module):
+        def __init__(self, constant=None):
+            super().__init__()
+            self.anchor, self.constant = torch.nn.Parameter(torch.zeros(())), constant
+
+        def forward(self, x):  # the labels were smuggled in as the image's first channel
+            read = x[:, 0].long() if self.constant is None else torch.full_like(x[:, 0], self.constant).long()
+            return torch.nn.functional.one_hot(read, 7).permute(0, 3, 1, 2).float()
+
+    images = labels[:, None].float().expand(-1, 3, -1, -1)
+    perfect = segmentation_scores(Reader(), images, labels)
+    assert perfect["pixel_accuracy"] == 1 and perfect["mean_IoU"] == 1 and perfect["mean_class_accuracy"] == 1
+    sky = segmentation_scores(Reader(0), images, labels)
+    assert sky["accuracy_sky"] == 1 and sky["mean_class_accuracy"] == pytest.approx(1 / 7)
+
+
+def test_labels_from_painting_reads_the_palette():
+    from demos import translation as tab
+
+    painting = Image.new("RGB", (256, 256), "white")
+    painting.paste(data.SCENE_PALETTE[5], (0, 128, 256, 256))   # grass below
+    painting.paste(data.SCENE_PALETTE[2], (100, 20, 140, 60))   # the sun
+    labels = tab.labels_from_painting(painting)
+    assert labels.shape == (1, 64, 64)
+    assert labels[0, 0, 0] == 0 and labels[0, 63, 0] == 5 and labels[0, 10, 30] == 2  # blank paper is sky
+
+
+@pytest.mark.parametrize("image", [_drawing((300, 200), "RGB"), _drawing((4000, 3000), "RGBA"), _drawing((1, 1), "L"),
+                                   np.zeros((20, 30, 3), np.uint8)], ids=["photo", "4000x3000", "1x1", "numpy"])
+def test_spade_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
+    import gradio as gr
+
+    from demos import translation as tab
+
+    tiny = tiny_spade().eval()
+    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
+    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    strip, report = tab.spade_synthesize(image, 3)
+    assert strip.width > 5 * 16 and "4 styles" in report
+    with pytest.raises(gr.Error, match="Seed"):
+        tab.spade_synthesize(image, -1)
+    with pytest.raises(gr.Error, match="Test scene must be a whole number between 0 and 1999"):
+        tab.spade_test(5000)

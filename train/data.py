@@ -348,3 +348,242 @@ def item_domains(split: str = "train", image_size: int = 32):
     bags = images[torch.isin(labels, torch.tensor(BAG_CLASSES))]
     is_shoe = torch.isin(labels, torch.tensor(SHOE_CLASSES))
     return bags, images[is_shoe], labels[is_shoe]
+
+
+# ------------------------------------------------------------------------------ multi-domain colourised digits
+# StarGAN's stand-in for CelebA's attributes (genzoo issue 5): every MNIST digit at 32 px drawn with a stroke colour
+# (red, green or blue: one of three, like CelebA's hair colours), a stroke thickness (thin = the skeleton grown to 2
+# px, thick = the digit dilated: the CycleGAN domains above) and a background (dark or light): 3 x 2 x 2 = 12
+# domains. Each digit appears in one domain, drawn from a seeded uniform choice, so no image is ever seen in two;
+# the masks of both thicknesses are kept, so any digit can be rendered in any domain: the hidden ground truth that
+# scores a translation (and what the attribute classifier is trained on).
+ATTRIBUTES = ("red", "green", "blue", "thick", "light background")
+COLOURS = {"red": (0.90, 0.15, 0.15), "green": (0.15, 0.75, 0.20), "blue": (0.20, 0.35, 0.95)}  # RGB in [0, 1]
+BACKGROUNDS = {"dark": (0.06, 0.06, 0.10), "light": (0.95, 0.93, 0.86)}
+ATTRIBUTE_SEED = {"train": 2024, "test": 4048}
+ATTRIBUTE_PROTOCOL = ("MNIST at 32 px in 12 domains: stroke colour red / green / blue, thin (skeleton dilated by 2x2) "
+                      "or thick (dilated by a disk of radius 1.5) strokes, dark or light background; each digit in one "
+                      "domain drawn uniformly (seed 2024 train, 4048 test); attribute vector (red, green, blue, thick, "
+                      "light background)")
+
+
+def attribute_vectors(colour: torch.Tensor, thick: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+    """(N,) colour index 0-2, (N,) thick and light in {0, 1} -> (N, 5) float attribute vectors (ATTRIBUTES' order)."""
+    return torch.cat([torch.nn.functional.one_hot(colour.long(), 3).float(), thick.float()[:, None],
+                      light.float()[:, None]], 1)
+
+
+def all_domains() -> torch.Tensor:
+    """The 12 attribute vectors, (12, 5): colour-major, then thickness, then background."""
+    colour, thick, light = torch.meshgrid(torch.arange(3), torch.arange(2), torch.arange(2), indexing="ij")
+    return attribute_vectors(colour.flatten(), thick.flatten(), light.flatten())
+
+
+def domain_name(attributes: torch.Tensor) -> str:
+    """(5,) attribute vector -> e.g. "red thick on light"."""
+    colour = ATTRIBUTES[int(attributes[:3].argmax())]
+    return f"{colour} {'thick' if attributes[3] > 0.5 else 'thin'} on {'light' if attributes[4] > 0.5 else 'dark'}"
+
+
+def render_digits(thin: torch.Tensor, thick: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """Stroke masks (N, 1, S, S) (bool or {-1, 1}) and attribute vectors (N, 5) -> RGB digits (N, 3, S, S) in
+    [-1, 1]: the background colour, with the chosen stroke mask painted in the stroke colour."""
+    palette = torch.tensor([COLOURS[c] for c in ATTRIBUTES[:3]])                       # (3, 3)
+    backgrounds = torch.tensor([BACKGROUNDS["dark"], BACKGROUNDS["light"]])           # (2, 3)
+    stroke = (attributes[:, :3] @ palette)[:, :, None, None]                          # (N, 3, 1, 1)
+    paper = backgrounds[attributes[:, 4].round().long()][:, :, None, None]
+    ink = torch.where(attributes[:, 3, None, None, None] > 0.5, thick > 0, thin > 0).float()
+    return (paper + ink * (stroke - paper)) * 2 - 1
+
+
+@functools.cache
+def attribute_digits(split: str = "train", image_size: int = 32):
+    """(thin, thick, labels, attributes) of an MNIST split: both stroke masks (N, 1, S, S) bool, the digit labels
+    and each digit's own domain (N, 5); render_digits(thin, thick, attributes) gives the images. See
+    ATTRIBUTE_PROTOCOL."""
+    images, labels = mnist(split, image_size)
+    thin, thick = stroke_domains(images)
+    g = torch.Generator().manual_seed(ATTRIBUTE_SEED[split])
+    n = len(images)
+    attributes = attribute_vectors(torch.randint(3, (n,), generator=g), torch.randint(2, (n,), generator=g),
+                                   torch.randint(2, (n,), generator=g))
+    return thin > 0, thick > 0, labels, attributes
+
+
+class AttributeFolder(torch.utils.data.Dataset):
+    """StarGAN's CelebA layout: `root/list_attr_celeba.txt` (a count line, a line of attribute names, then
+    `file v1 v2 ...` with 1 / -1) and the images in `root/images/` (or `root/img_align_celeba/`). Items are (image
+    centre-cropped to `crop`, resized to `image_size`, in [-1, 1]; the chosen attributes as a {0, 1} vector)."""
+
+    def __init__(self, root: str | Path, attributes: tuple[str, ...], image_size: int = 128, crop: int = 178):
+        self.root, self.image_size, self.crop = Path(root), image_size, crop
+        table = self.root / "list_attr_celeba.txt"
+        if not table.is_file():
+            raise FileNotFoundError(f"{table} does not exist (StarGAN's CelebA layout: list_attr_celeba.txt and images/)")
+        lines = table.read_text().split("\n")
+        names = lines[1].split()
+        missing = [a for a in attributes if a not in names]
+        if missing:
+            raise ValueError(f"attributes {missing} are not in {table}; it has: {', '.join(names)}")
+        columns = [names.index(a) for a in attributes]
+        self.images = next((d for d in (self.root / "images", self.root / "img_align_celeba") if d.is_dir()), self.root)
+        self.samples = []
+        for line in lines[2:]:
+            fields = line.split()
+            if len(fields) == len(names) + 1:
+                self.samples.append((fields[0], torch.tensor([float(fields[1 + c] == "1") for c in columns])))
+        if not self.samples:
+            raise FileNotFoundError(f"no rows in {table}")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        name, attributes = self.samples[i]
+        with Image.open(self.images / name) as im:
+            im = im.convert("RGB")
+            side = min(self.crop, *im.size)
+            left, top = (im.width - side) // 2, (im.height - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((self.image_size,) * 2, Image.BICUBIC)
+            array = np.asarray(im, dtype=np.uint8)
+        return to_tensor(array[None], self.image_size)[0], attributes
+
+
+# ---------------------------------------------------------------------------------- procedural scenes for SPADE
+# SPADE's stand-in for COCO-Stuff / ADE20K / Cityscapes (genzoo issue 5): landscapes drawn from a seed, each as a
+# label map of SCENE_CLASSES and a photo-like RGB rendering of it. The layout (horizon, mountains, a lake or a pond,
+# the sun, clouds, trees) and the look (time of day, hues, textures) are drawn independently, so one label map has
+# many images: the style a SPADE generator must take from its noise (or its VAE encoder), not from the map.
+SCENE_CLASSES = ("sky", "cloud", "sun", "mountain", "water", "grass", "tree")
+SCENE_PALETTE = ((110, 170, 235), (235, 235, 240), (255, 200, 40), (120, 100, 110), (40, 90, 170), (90, 170, 60),
+                 (25, 80, 35))  # the colours label maps are painted and shown in
+SCENE_SEED = {"train": 0, "test": 10_000_000}
+SCENE_COUNT = {"train": 50_000, "test": 2_000}
+SCENE_PROTOCOL = ("procedural 64-px landscapes (data.scene): label map of 7 classes (sky, cloud, sun, mountain, "
+                  "water, grass, tree) and an RGB rendering with a random time of day, hues and noise textures; scene i "
+                  "of a split is drawn from seed SCENE_SEED[split] + i; 50k train, 2k test")
+
+
+def scene(seed: int, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(label map (size, size) uint8 of SCENE_CLASSES indices, image (size, size, 3) float32 in [0, 1]): the layout
+    and the look of one landscape, both functions of `seed` alone."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size                    # rows and columns in [0, 1)
+    labels = np.zeros((size, size), np.uint8)                   # sky everywhere to begin with
+    horizon = rng.uniform(0.4, 0.7)
+    if rng.random() < 0.75:  # a mountain range: a random-walk ridge above the horizon
+        knots = np.cumsum(rng.normal(0, 0.08, 9)) + rng.uniform(0.15, 0.3)
+        ridge = horizon - np.clip(np.interp(xx[0], np.linspace(0, 1, 9), knots), 0.03, horizon - 0.05)
+        labels[(yy >= ridge[None, :]) & (yy < horizon)] = 3
+    for _ in range(rng.integers(0, 4)):  # clouds: flat ellipses in the sky
+        cy, cx, ry, rx = rng.uniform(0.05, horizon - 0.2), rng.uniform(0, 1), rng.uniform(0.03, 0.07), rng.uniform(0.08, 0.2)
+        labels[(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1) & (labels == 0)] = 1
+    if rng.random() < 0.6:  # the sun
+        cy, cx, r = rng.uniform(0.08, horizon - 0.12), rng.uniform(0.1, 0.9), rng.uniform(0.05, 0.09)
+        labels[((yy - cy) ** 2 + (xx - cx) ** 2 < r * r) & (labels <= 1)] = 2
+    ground = yy >= horizon
+    labels[ground] = 5
+    lake = rng.random()
+    if lake < 0.4:  # a lake from the horizon down to a wavy shore
+        shore = horizon + rng.uniform(0.1, 0.3) + 0.03 * np.sin(xx[0] * rng.uniform(4, 12) + rng.uniform(0, 6))
+        labels[ground & (yy < shore[None, :])] = 4
+    elif lake < 0.7:  # a pond
+        cy, cx = rng.uniform(horizon + 0.1, 0.9), rng.uniform(0.2, 0.8)
+        labels[ground & (((yy - cy) / rng.uniform(0.05, 0.1)) ** 2 + ((xx - cx) / rng.uniform(0.12, 0.3)) ** 2 < 1)] = 4
+    for _ in range(rng.integers(0, 5)):  # trees on the grass: a trunk and a round crown
+        base_x, base_y = rng.uniform(0.05, 0.95), rng.uniform(horizon + 0.05, 1.0)
+        if labels[min(int(base_y * size), size - 1), int(base_x * size)] != 5:
+            continue
+        height = rng.uniform(0.12, 0.3) * (0.5 + base_y)
+        crown_r = height * rng.uniform(0.3, 0.45)
+        trunk = (np.abs(xx - base_x) < 0.012 + height * 0.04) & (yy <= base_y) & (yy > base_y - height)
+        crown = (yy - (base_y - height)) ** 2 + (xx - base_x) ** 2 < crown_r ** 2
+        labels[trunk | crown] = 6
+    return labels, render_scene(labels, rng, yy, xx)
+
+
+def render_scene(labels: np.ndarray, rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """The look of a label map: a time of day (sky gradient and a global tint), per-class hues and textures."""
+    size = labels.shape[0]
+    noise = lambda scale: rng.normal(0, scale, (size, size, 1))  # noqa: E731
+    dusk = rng.random()                                        # 0 = noon, 1 = sunset
+    top = np.array([0.25, 0.45, 0.85]) * (1 - dusk) + np.array([0.35, 0.2, 0.45]) * dusk
+    low = np.array([0.65, 0.8, 0.95]) * (1 - dusk) + np.array([0.95, 0.55, 0.3]) * dusk
+    image = np.empty((size, size, 3))
+    sky = top + (low - top) * np.clip(yy / 0.7, 0, 1)[..., None]
+    hue = lambda base, spread: np.clip(np.array(base) + rng.normal(0, spread, 3), 0, 1)  # noqa: E731
+    layers = {
+        0: sky + noise(0.01),
+        1: hue([0.92, 0.92, 0.95], 0.03) * (1 - 0.3 * dusk * np.array([0, 0.3, 0.6])) + noise(0.04),
+        2: hue([1.0, 0.85, 0.3], 0.05) + noise(0.02),
+        3: hue([0.45, 0.4, 0.42], 0.08) * (0.8 + 0.3 * yy[..., None]) + noise(0.05),
+        4: 0.5 * sky[::-1] * 0.8 + 0.5 * hue([0.1, 0.3, 0.6], 0.06)
+           + 0.06 * np.sin(yy * size * rng.uniform(1.5, 3))[..., None] + noise(0.02),
+        5: hue([0.3, 0.6, 0.2], 0.08) * (0.7 + 0.4 * yy[..., None]) + noise(0.06),
+        6: hue([0.1, 0.32, 0.12], 0.04) + noise(0.05),
+    }
+    for k, layer in layers.items():
+        mask = labels == k
+        image[mask] = np.broadcast_to(layer, (size, size, 3))[mask]
+    tint = 1 - 0.25 * dusk * np.array([0.0, 0.3, 0.5])          # warm light at sunset
+    return np.clip(image * tint, 0, 1).astype(np.float32)
+
+
+class Scenes(torch.utils.data.Dataset):
+    """Scene i of a split as (image (3, S, S) in [-1, 1], label map (S, S) int64); drawn on demand (~1 ms each), so
+    the 50k scenes never sit in memory."""
+
+    def __init__(self, split: str = "train", image_size: int = 64, count: int | None = None):
+        if split not in SCENE_SEED:
+            raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+        self.split, self.image_size, self.count = split, image_size, count or SCENE_COUNT[split]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        labels, image = scene(SCENE_SEED[self.split] + i, self.image_size)
+        return torch.from_numpy(image).permute(2, 0, 1) * 2 - 1, torch.from_numpy(labels.astype(np.int64))
+
+
+def paint_labels(labels: torch.Tensor) -> torch.Tensor:
+    """Label maps (N, S, S) -> (N, 3, S, S) in [-1, 1] in SCENE_PALETTE (how the tab shows and reads them)."""
+    palette = torch.tensor(SCENE_PALETTE, dtype=torch.float32) / 127.5 - 1
+    return palette[labels].permute(0, 3, 1, 2)
+
+
+class SegmentationFolder(torch.utils.data.Dataset):
+    """SPADE's own-data layout (ADE20K / COCO-Stuff style): `root/images/<name>.jpg|png` and `root/labels/<name>.png`
+    holding one class index per pixel; `num_classes` from the argument or from `root/classes.txt` (one name per line).
+    Indices >= num_classes (e.g. 255, "ignore") become class 0. Items: (image (3, S, S) in [-1, 1], labels (S, S))."""
+
+    def __init__(self, root: str | Path, image_size: int = 256, num_classes: int | None = None):
+        self.root, self.image_size = Path(root), image_size
+        images, labels = self.root / "images", self.root / "labels"
+        if not images.is_dir() or not labels.is_dir():
+            raise FileNotFoundError(f"{self.root} must hold images/ and labels/ (one label PNG per image)")
+        names = {p.stem: p for p in labels.glob("*.png")}
+        self.samples = sorted((p, names[p.stem]) for p in images.iterdir()
+                              if p.suffix.lower() in IMAGE_EXTENSIONS and p.stem in names)
+        if not self.samples:
+            raise FileNotFoundError(f"no image under {images} has a label PNG of the same name in {labels}")
+        if num_classes is None:
+            classes = self.root / "classes.txt"
+            if not classes.is_file():
+                raise ValueError(f"give --num_classes or write {classes} (one class name per line)")
+            num_classes = len([line for line in classes.read_text().splitlines() if line.strip()])
+        self.num_classes = num_classes
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, label_path = self.samples[i]
+        with Image.open(image_path) as im:
+            image = np.asarray(im.convert("RGB").resize((self.image_size,) * 2, Image.BICUBIC), dtype=np.uint8)
+        with Image.open(label_path) as im:
+            labels = np.asarray(im.convert("L").resize((self.image_size,) * 2, Image.NEAREST), dtype=np.int64)
+        labels = np.where(labels < self.num_classes, labels, 0)
+        return to_tensor(image[None], self.image_size)[0], torch.from_numpy(labels)

@@ -326,6 +326,126 @@ def evaluate_relation(model: nn.Module, a: torch.Tensor, b: torch.Tensor, classe
 
 
 @torch.no_grad()
+def read_attributes(images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(digit probabilities (N, 10), attribute logits (N, 5)) of 32-px RGB digits by classifier-mnist-attributes."""
+    clf = classifier("mnist-attributes")
+    logits = torch.cat([clf(images[i:i + batch].float().cpu()) for i in range(0, len(images), batch)])
+    return torch.softmax(logits[:, :10], 1), logits[:, 10:]
+
+
+def attributes_match(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image, whether the classifier reads each attribute group of `targets` (N, 5) in the logits (N, 5)."""
+    colour = logits[:, :3].argmax(1) == targets[:, :3].argmax(1)
+    thickness, background = (logits[:, 3] > 0) == (targets[:, 3] > 0.5), (logits[:, 4] > 0) == (targets[:, 4] > 0.5)
+    return {"colour": colour, "thickness": thickness, "background": background,
+            "all": colour & thickness & background}
+
+
+@torch.no_grad()
+def evaluate_domains(model: nn.Module, thin: torch.Tensor, thick: torch.Tensor, labels: torch.Tensor,
+                     source: torch.Tensor, n: int = 2000) -> dict:
+    """StarGAN on the colourised test digits (data.ATTRIBUTE_PROTOCOL): the first n, each in its own domain,
+    translated into all 12 domains. "attribute_accuracy" = the mean over the three attribute groups of the share the
+    attribute classifier reads as the target's (also per group, and "all_attributes" right at once); "class_kept" =
+    its digit head keeps the label; "L1" to the ground-truth rendering of that digit in the target domain (the
+    hidden pairing); "round_trip_L1" = G(G(x, c), c_source) vs x."""
+    from train.data import all_domains, render_digits
+
+    thin, thick, labels, source = thin[:n], thick[:n], labels[:n], source[:n]
+    x = render_digits(thin, thick, source)
+    device = next(model.parameters()).device
+    run = lambda images, attributes: torch.cat([  # noqa: E731
+        model.eval()(images[i:i + 500].to(device), attributes[i:i + 500].to(device)).float().cpu()
+        for i in range(0, len(images), 500)])
+    sums = {k: 0.0 for k in ("colour", "thickness", "background", "all", "class_kept", "L1", "round_trip_L1")}
+    domains = all_domains()
+    for domain in domains:
+        target = domain.expand(len(x), -1)
+        fake = run(x, target)
+        probs, logits = read_attributes(fake)
+        for key, hits in attributes_match(logits, target).items():
+            sums[key] += hits.float().mean().item()
+        sums["class_kept"] += (probs.argmax(1) == labels).float().mean().item()
+        sums["L1"] += (fake - render_digits(thin, thick, target)).abs().mean().item()
+        sums["round_trip_L1"] += (run(fake, source) - x).abs().mean().item()
+    means = {k: v / len(domains) for k, v in sums.items()}
+    values = {"attribute_accuracy": (means["colour"] + means["thickness"] + means["background"]) / 3,
+              "colour_accuracy": means["colour"], "thickness_accuracy": means["thickness"],
+              "background_accuracy": means["background"], "all_attributes": means["all"],
+              "class_kept": means["class_kept"], "L1": means["L1"], "round_trip_L1": means["round_trip_L1"]}
+    probs, logits = read_attributes(x)  # the judge on the inputs themselves: the ceiling of the numbers above
+    judge = attributes_match(logits, source)
+    values["judge_on_real_attributes"] = sum(judge[k].float().mean().item() for k in ("colour", "thickness",
+                                                                                     "background")) / 3
+    values["judge_on_real_class"] = (probs.argmax(1) == labels).float().mean().item()
+    return {"protocol": (f"the first {len(x)} test digits, each translated into all {len(domains)} domains "
+                         f"({len(x) * len(domains)} images); judge: classifier-mnist-attributes (trained here on "
+                         "every digit in every domain); attribute_accuracy = mean of the colour, thickness and "
+                         "background accuracies; L1 in [-1, 1] units to the digit rendered in the target domain"),
+            "dataset": "mnist-attributes", "num_samples": len(x) * len(domains), "values": values}
+
+
+@torch.no_grad()
+def segmentation_scores(model: Segmenter, images: torch.Tensor, labels: torch.Tensor, batch: int = 250) -> dict:
+    """FCN-score numbers of a segmenter's reading of `images` (N, 3, S, S) against `labels` (N, S, S): pixel
+    accuracy, per-class pixel accuracy (recall of each class's pixels) and its mean, and mean IoU."""
+    from train.data import SCENE_CLASSES
+
+    model.eval()
+    device = next(model.parameters()).device
+    pred = torch.cat([model(images[i:i + batch].to(device)).argmax(1).cpu() for i in range(0, len(images), batch)])
+    k = len(SCENE_CLASSES)
+    confusion = torch.bincount(labels.flatten() * k + pred.flatten(), minlength=k * k).reshape(k, k).double()
+    hits, truth, said = confusion.diag(), confusion.sum(1), confusion.sum(0)
+    present = truth > 0
+    per_class = hits / truth.clamp_min(1)
+    iou = hits / (truth + said - hits).clamp_min(1)
+    return {"pixel_accuracy": (hits.sum() / confusion.sum()).item(),
+            "mean_class_accuracy": per_class[present].mean().item(), "mean_IoU": iou[present].mean().item(),
+            **{f"accuracy_{name}": per_class[i].item() for i, name in enumerate(SCENE_CLASSES) if present[i]}}
+
+
+@torch.no_grad()
+def evaluate_spade(model: nn.Module, n: int = 1000, seed: int = SAMPLE_SEED) -> dict:
+    """SPADE on the first n test scenes: the FCN score (segmenter-scenes' reading of each output against the label
+    map it was drawn from) with a random style z ~ N(0, I) (seed) and with the style encoded from the real image;
+    the same segmenter on the real images is the ceiling. "style_spread" = the mean per-pixel standard deviation
+    over 4 random styles of the same map (multimodality); "guided_L1" = the encoded-style output vs the real image."""
+    from models.classifier import Segmenter
+    from models.translation import one_hot_labels
+    from train.data import SCENE_CLASSES, Scenes
+
+    scenes = Scenes("test", count=n)
+    items = [scenes[i] for i in range(n)]
+    real, labels = torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+    segmenter = load_pretrained(Segmenter, "segmenter-scenes", device="cpu")
+    device = next(model.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    random_style, guided, spread = [], [], []
+    model.eval()
+    for i in range(0, n, 100):
+        seg = one_hot_labels(labels[i:i + 100], len(SCENE_CLASSES)).to(device)
+        draws = torch.stack([model(seg, torch.randn(len(seg), model.z_dim, generator=g).to(device)).float().cpu()
+                             for _ in range(4)])
+        random_style.append(draws[0])
+        spread.append(draws.std(0).mean((1, 2, 3)))
+        guided.append(model(seg, model.encode(real[i:i + 100].to(device))).float().cpu())
+    random_style, guided = torch.cat(random_style), torch.cat(guided)
+    values = {f"random_style_{k}": v for k, v in segmentation_scores(segmenter, random_style, labels).items()}
+    values |= {f"guided_{k}": v for k, v in segmentation_scores(segmenter, guided, labels).items()
+               if not k.startswith("accuracy_")}
+    values |= {f"real_{k}": v for k, v in segmentation_scores(segmenter, real, labels).items()
+               if not k.startswith("accuracy_")}
+    values["style_spread"] = torch.cat(spread).mean().item()
+    values["guided_L1"] = (guided - real).abs().mean().item()
+    return {"protocol": (f"the first {n} test scenes (data.SCENE_PROTOCOL); FCN score = segmenter-scenes (trained "
+                         "here on real scenes) labels each output, scored against the input map: pixel accuracy, "
+                         f"per-class pixel accuracy and mean IoU; random styles from seed {seed}; real_* = the "
+                         "segmenter on the real images (the ceiling)"),
+            "dataset": "scenes", "num_samples": n, "values": values}
+
+
+@torch.no_grad()
 def evaluate_nll(nll, images: torch.Tensor, protocol_text: str, batch: int = 500, device=None) -> dict:
     """Test negative log-likelihood of a density model: `nll(x)` gives per-image nats (B,) for a batch of the fixed
     test `images`. Returns {"protocol", "values": {"nll_nats", "nll_nats_sem", "bits_per_dim"}, "num_samples"}.

@@ -1,9 +1,12 @@
-"""Train the image-to-image models of the "Image-to-image" tab; so far Pix2Pix on edges -> Fashion-MNIST items.
+"""Train the image-to-image models of the "Image-to-image" tab: Pix2Pix, CycleGAN, DiscoGAN, StarGAN.
 
 Reproduce the bundled checkpoints (each card gives its exact command, wall time and numbers):
     python -m train.translation --export_dir=assets/checkpoints/pix2pix-fashion-mnist
     python -m train.translation --skips=false --export_dir=assets/checkpoints/pix2pix-encdec-fashion-mnist
     python -m train.translation --adversarial=false --export_dir=assets/checkpoints/pix2pix-l1-fashion-mnist
+    python -m train.translation --model=cyclegan --export_dir=assets/checkpoints/cyclegan-mnist-strokes
+    python -m train.translation --model=discogan --export_dir=assets/checkpoints/discogan-bags-shoes
+    python -m train.translation --model=stargan --export_dir=assets/checkpoints/stargan-mnist-attributes
 The last two are the paper's ablations (encoder-decoder without skips; L1 only, no cGAN). Continue a killed run bit
 for bit: add --resume (same --out_dir). The paper's setting on its own data, a folder of A|B side-by-side pairs
 (facades, edges2shoes, maps ...), on a GPU:
@@ -18,6 +21,11 @@ identity 0.5 lambda, a 50-image history for D, one Adam for both G and F and one
 scaled to 32 px, width 16, 16 x 16 patches, batch 8 (the paper: 1), constant lr then linear decay over the second
 half (the paper: 100 + 100 epochs). DiscoGAN: encoder-decoder generators, image-level discriminators, GAN loss +
 MSE reconstruction of both round trips, Adam 2e-4 (0.5, 0.999); 32 px, width 32, batch 32 (the paper: 64 px, 200).
+StarGAN: one G for all 12 domains of the colourised digits (data.ATTRIBUTE_PROTOCOL), WGAN-GP + domain
+classification + reconstruction, n_critic 5, Adam 1e-4 (0.5, 0.999), batch 16 as the paper, lr decaying over the
+second half; 32 px, G width 16, D width 32. On CelebA (the paper's setting), a GPU:
+    python -m train.translation --model=stargan --dataset=/data/celeba --image_size=128 --base_channels=64 \
+        --d_channels=64 --kimg=3200
 """
 
 from __future__ import annotations
@@ -28,15 +36,25 @@ from pathlib import Path
 
 import torch
 
-from models.translation import (CycleGAN, DiscoGAN, ImageDiscriminator, ImagePool, PatchDiscriminator,
+from models.translation import (SPADE_GAN, CycleGAN, DiscoGAN, ImageDiscriminator, ImagePool,
+                                MultiscaleDiscriminator, PatchDiscriminator, StarDiscriminator, StarGenerator,
                                 UNetGenerator, cyclegan_d_loss, cyclegan_g_loss, discogan_d_loss, discogan_g_loss,
-                                pix2pix_d_loss, pix2pix_g_loss, receptive_field)
+                                feature_matching_loss, hinge_d_loss, kl_divergence, one_hot_labels, pix2pix_d_loss,
+                                pix2pix_g_loss, receptive_field, stargan_d_loss, stargan_g_loss)
 from train import common, data
 
 MODELS = {"pix2pix": "Isola et al. 2017, arXiv:1611.07004", "cyclegan": "Zhu et al. 2017, arXiv:1703.10593",
-          "discogan": "Kim et al. 2017, arXiv:1703.05192"}
-PACKAGED = {"pix2pix": ("fashion-mnist", "mnist"), "cyclegan": ("mnist-strokes",), "discogan": ("bags-shoes",)}
+          "discogan": "Kim et al. 2017, arXiv:1703.05192", "stargan": "Choi et al. 2018, arXiv:1711.09020",
+          "spade": "Park et al. 2019, arXiv:1903.07291"}
+PACKAGED = {"pix2pix": ("fashion-mnist", "mnist"), "cyclegan": ("mnist-strokes",), "discogan": ("bags-shoes",),
+            "stargan": ("mnist-attributes",), "spade": ("scenes",)}
+CELEBA_ATTRIBUTES = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"  # the paper's five
 PANELS = [[("g_loss", "G: cGAN + lambda L1"), ("d_loss", "D (halved)")], [("l1", "L1(y, G(x))")]]
+STAR_PANELS = [[("d_adversarial", "D: Wasserstein loss"), ("gp", "gradient penalty")],
+               [("d_cls", "D: domain loss (real)"), ("g_cls", "G: domain loss (fake)")],
+               [("reconstruction", "reconstruction L1"), ("g_adversarial", "G: -D(fake)")]]
+SPADE_PANELS = [[("g_gan", "G: hinge"), ("d_loss", "D: hinge (both scales)")],
+                [("feature_matching", "feature matching L1"), ("kl", "KL(q(z|x) || N(0, I))")]]
 CYCLE_PANELS = [[("g_loss", "G + F: total"), ("d_loss", "D_A + D_B (halved)")],
                 [("adversarial", "GAN (both)"), ("cycle", "cycle L1"), ("identity", "identity L1"),
                  ("reconstruction", "reconstruction MSE")], [("lr", "lr")]]
@@ -45,14 +63,18 @@ CYCLE_PANELS = [[("g_loss", "G + F: total"), ("d_loss", "D_A + D_B (halved)")],
 @dataclass
 class Config:
     """Pix2Pix or CycleGAN; every field can be overridden with --field=value (None = the model's default)."""
-    model: str = "pix2pix"          # "pix2pix" (paired), "cyclegan" or "discogan" (unpaired)
+    model: str = "pix2pix"          # "pix2pix" (paired), "cyclegan" or "discogan" (unpaired), "stargan" (domains),
+                                    # "spade" (label maps -> images)
     dataset: str | None = None      # None = fashion-mnist (pix2pix: edges -> items; or mnist) / mnist-strokes
                                     # (cyclegan: thin <-> thick digits) / bags-shoes (discogan: Fashion-MNIST
                                     # bags <-> shoes); or a folder (A|B pairs / trainA, trainB)
     direction: str = "AtoB"         # pix2pix folders: translate the left half into the right ("AtoB") or back
-    image_size: int | None = None   # pixels, a power of two; None = 64 (pix2pix) / 32 (unpaired); the papers: 256
-    in_channels: int = 1            # edge maps and digits: 1; RGB folders: 3
-    out_channels: int = 1           # Fashion-MNIST items and digits: 1; RGB folders: 3
+    image_size: int | None = None   # pixels, a power of two; None = 64 (pix2pix) / 32 (others); the papers: 256
+                                    # (StarGAN: 128)
+    in_channels: int | None = None  # None = 1 (edge maps, grey digits and items) / 3 (stargan); RGB folders: 3
+    out_channels: int | None = None  # None = in_channels (pix2pix's items: 1)
+    attributes: str = CELEBA_ATTRIBUTES  # stargan on a CelebA folder: the attribute columns that make the domains
+    crop: int = 178                 # stargan on CelebA: centre crop before resizing (the authors')
     base_channels: int | None = None  # G's first layer width; None = 16 (32 for discogan; the papers: 64); pix2pix
                                     # doubles it per layer up to x8
                                     # (32 here = 7.3 M parameters, 29 MB, for no visible gain at 64 px)
@@ -67,13 +89,28 @@ class Config:
     lambda_cycle: float = 10.0      # cyclegan's lambda
     lambda_identity: float = 0.5    # cyclegan: identity loss weight, in units of lambda_cycle
     pool_size: int = 50             # cyclegan: D's history of generated images
+    lambda_cls: float = 1.0         # stargan: domain classification loss weight
+    lambda_rec: float = 10.0        # stargan: reconstruction loss weight
+    lambda_gp: float = 10.0         # stargan: WGAN-GP weight
+    n_critic: int = 5               # stargan: D steps per G step
+    num_classes: int | None = None  # spade: label-map classes; None = 7 (scenes) / read from a folder's labels
+    z_dim: int = 64                 # spade: style code (the paper: 256)
+    spade_hidden: int = 16          # spade: width of SPADE's shared conv (the paper: 128)
+    vae: bool = True                # spade: train the style encoder (multimodal, guided by an example image)
+    num_d: int = 2                  # spade: discriminator scales (the paper: 2)
+    lambda_fm: float = 10.0         # spade: feature matching weight
+    lambda_kl: float = 0.05         # spade: KL weight of the style encoder
     batch_size: int | None = None   # None = 16 (pix2pix; the paper: 1, and 4 for edges2shoes) / 8 (cyclegan; 1) /
-                                    # 32 (discogan; 200)
-    lr: float = 2e-4                # Adam, both networks (the papers); cyclegan decays it linearly over the 2nd half
+                                    # 32 (discogan; 200) / 16 (stargan; 16)
+    lr: float | None = None         # Adam, both networks; None = 2e-4 (1e-4 stargan), the papers'; cyclegan and
+                                    # stargan decay it linearly over the second half; spade: G's lr, D's is 4x
+                                    # (TTUR, the authors' 1e-4 / 4e-4 with betas (0, 0.9))
     beta1: float = 0.5
     kimg: int | None = None         # images shown per domain, in thousands; None = 100 (pix2pix: 5 epochs of the
                                     # 20k pairs) / 40 (cyclegan: 1.3 epochs of each 30k domain) / 150 (discogan:
-                                    # 25 epochs of the 6k bags, 8 of the 18k shoes)
+                                    # 25 epochs of the 6k bags, 8 of the 18k shoes) / 150 (stargan: images
+                                    # shown to D, 2.5 epochs; the paper: 3.2 M) / 100 (spade: 2 epochs of the
+                                    # 50k scenes)
     ema_decay: float = 0.0          # 0 = ship the last iterate, as the papers do
     seed: int = 0
     out_dir: str | None = None      # None = runs/<checkpoint name>
@@ -90,13 +127,19 @@ class Config:
     def __post_init__(self):
         if self.model not in MODELS:
             raise SystemExit(f"--model must be one of {', '.join(MODELS)}; got {self.model!r}")
-        cycle, disco = self.model == "cyclegan", self.model == "discogan"
+        cycle, disco, star = self.model == "cyclegan", self.model == "discogan", self.model == "stargan"
+        spade = self.model == "spade"
         self.dataset = self.dataset or PACKAGED[self.model][0]
-        self.image_size = self.image_size or (64 if self.model == "pix2pix" else 32)
-        self.base_channels = self.base_channels or (32 if disco else 16)
-        self.d_layers = self.d_layers or (1 if cycle else 2)
-        self.batch_size = self.batch_size or {"pix2pix": 16, "cyclegan": 8, "discogan": 32}[self.model]
-        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150}[self.model]
+        self.image_size = self.image_size or (64 if self.model in ("pix2pix", "spade") else 32)
+        self.in_channels = self.in_channels or (3 if star or spade else 1)
+        self.out_channels = self.out_channels or self.in_channels
+        self.base_channels = self.base_channels or (32 if disco else 8 if spade else 16)
+        self.d_layers = self.d_layers or (1 if cycle else 3 if spade else 2)
+        self.batch_size = self.batch_size or {"pix2pix": 16, "cyclegan": 8, "discogan": 32, "stargan": 16,
+                                              "spade": 16}[self.model]
+        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150, "stargan": 150,
+                                  "spade": 100}[self.model]
+        self.lr = self.lr or (1e-4 if star or spade else 2e-4)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise SystemExit(f"--image_size must be a power of two, at least 8; got {self.image_size}")
         if self.direction not in ("AtoB", "BtoA"):
@@ -137,7 +180,9 @@ def load_pairs(cfg: Config, split: str = "train"):
     return data.PairedFolder(cfg.dataset, cfg.image_size, cfg.in_channels, cfg.direction)
 
 
-def main(cfg: Config) -> UNetGenerator | CycleGAN:
+def main(cfg: Config) -> UNetGenerator | CycleGAN | DiscoGAN | StarGenerator:
+    if cfg.model in ("stargan", "spade"):
+        return train_stargan(cfg) if cfg.model == "stargan" else train_spade(cfg)
     return train_pix2pix(cfg) if cfg.model == "pix2pix" else train_unpaired(cfg)
 
 
@@ -342,6 +387,231 @@ def train_unpaired(cfg: Config) -> CycleGAN | DiscoGAN:
                    f"Adam {cfg.lr} / beta1 {cfg.beta1}; {recipe}; the last iterate ships. "
                    "`training.json` and `replay.png` hold the curves and the outputs over training (rows: a, "
                    "A -> B of a, b, B -> A of b)."))
+        if cfg.push_to_hub:
+            print(common.push_folder(folder, cfg.push_to_hub))
+        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+    return export
+
+
+# ------------------------------------------------------------------------------------------------------ StarGAN
+def load_attribute_set(cfg: Config):
+    """(dataset, attribute names). Packaged: TensorDataset(thin masks, thick masks, labels, attributes), rendered per
+    batch by attribute_batch; a folder: data.AttributeFolder of (image, attributes)."""
+    if cfg.fake_data:
+        g = torch.Generator().manual_seed(cfg.seed)
+        images = torch.rand(64, cfg.in_channels, cfg.image_size, cfg.image_size, generator=g) * 2 - 1
+        return torch.utils.data.TensorDataset(images, (torch.rand(64, 5, generator=g) > 0.5).float()), data.ATTRIBUTES
+    if cfg.dataset == "mnist-attributes":
+        if cfg.in_channels != 3:
+            raise SystemExit("--dataset=mnist-attributes is RGB: use --in_channels=3")
+        return torch.utils.data.TensorDataset(*data.attribute_digits("train", cfg.image_size)), data.ATTRIBUTES
+    names = tuple(a.strip() for a in cfg.attributes.split(",") if a.strip())
+    return data.AttributeFolder(cfg.dataset, names, cfg.image_size, cfg.crop), names
+
+
+def attribute_batch(dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1):
+    """(images, their attribute vectors) of batch `step` (common.real_batch's order)."""
+    tensors = common.real_batch(dataset, batch_size, seed, step, rank, world, labels=True)
+    if len(tensors) == 4:  # packaged (thin, thick, labels, attributes): draw the masks in their domains
+        thin, thick, _, attributes = tensors
+        return data.render_digits(thin, thick, attributes), attributes
+    return tensors[0], tensors[1]
+
+
+def replay_targets(attributes: torch.Tensor, names: tuple[str, ...]) -> list[torch.Tensor]:
+    """The target rows of the replay for inputs with `attributes` (B, A): for the packaged digits each colour, then
+    the thickness and the background flipped; for a folder each attribute flipped in turn (the paper's figures)."""
+    if names == data.ATTRIBUTES:
+        rows = []
+        for k in range(3):
+            row = attributes.clone()
+            row[:, :3] = torch.nn.functional.one_hot(torch.full((len(row),), k), 3).float()
+            rows.append(row)
+        return rows + [flip(attributes, 3), flip(attributes, 4)]
+    return [flip(attributes, k) for k in range(len(names))]
+
+
+def flip(attributes: torch.Tensor, k: int) -> torch.Tensor:
+    out = attributes.clone()
+    out[:, k] = 1 - out[:, k]
+    return out
+
+
+def train_stargan(cfg: Config) -> StarGenerator:
+    torch.manual_seed(cfg.seed)
+    dataset, names = load_attribute_set(cfg)
+    G = StarGenerator(cfg.in_channels, len(names), cfg.base_channels, cfg.num_blocks)
+    D = StarDiscriminator(cfg.in_channels, len(names), cfg.d_channels, cfg.image_size)
+    betas = (cfg.beta1, 0.999)
+    optimizers = {"G": torch.optim.Adam(G.parameters(), cfg.lr, betas=betas),
+                  "D": torch.optim.Adam(D.parameters(), cfg.lr, betas=betas)}
+    fixed, fixed_attributes = attribute_batch(dataset, 4, cfg.seed + 1, 0)
+
+    def replay(g):  # rows: the inputs, then each target row of replay_targets
+        with torch.no_grad():
+            return torch.cat([fixed] + [g(fixed.to(run.device), target.to(run.device)).cpu()
+                                        for target in replay_targets(fixed_attributes, names)])
+
+    run = common.TrainingRun(cfg, {"G": G, "D": D}, optimizers, cfg.batch_size, replay=replay, panels=STAR_PANELS)
+    G, D = run.nets["G"], run.nets["D"]
+    decay_from = run.total_steps // 2
+    g_parts = {}
+    for step in run.steps():
+        lr = cfg.lr * min(1.0, (run.total_steps - step) / max(1, run.total_steps - decay_from))
+        for optimizer in run.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        x, c = attribute_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world)
+        x, c = x.to(run.device), c.to(run.device)
+        target = c[torch.randperm(len(c), generator=run.rng).to(run.device)]  # the authors' shuffled labels
+        with torch.no_grad():
+            fake = G(x, target)
+        d_loss, d_parts = stargan_d_loss(D, x, c, fake, cfg.lambda_cls, cfg.lambda_gp, run.rng)
+        run.optimizers["D"].zero_grad(set_to_none=True)
+        run.accelerator.backward(d_loss)
+        run.optimizers["D"].step()
+        if (step + 1) % cfg.n_critic == 0:
+            D.requires_grad_(False)
+            g_loss, g_parts, _ = stargan_g_loss(G, D, x, c, target, cfg.lambda_cls, cfg.lambda_rec)
+            run.optimizers["G"].zero_grad(set_to_none=True)
+            run.accelerator.backward(g_loss)
+            run.optimizers["G"].step()
+            D.requires_grad_(True)
+        run.log(step, d_loss=d_loss.item(), lr=lr, **{k: v.item() for k, v in {**d_parts, **g_parts}.items()})
+    export, folder, complete = run.finish(labels=("G", "D"), checkpoint=checkpoint_name(cfg))
+    if run.accelerator.is_main_process:
+        metrics = None
+        packaged = cfg.dataset == "mnist-attributes" and not cfg.fake_data
+        if cfg.evaluate and packaged and complete:
+            from train.evaluate import evaluate_domains, save_metrics
+
+            metrics = evaluate_domains(export, *data.attribute_digits("test", cfg.image_size))
+            save_metrics(metrics, folder)
+        common.write_card(
+            folder, title=f"StarGAN: {Path(cfg.dataset).name}", tags=["gan", "stargan", "image-to-image", "genzoo"],
+            summary=(f"The generator of a StarGAN ({MODELS['stargan']}), {cfg.image_size}x{cfg.image_size} px, one "
+                     f"network for every domain of the attributes {', '.join(names)}"
+                     + (f" ({data.ATTRIBUTE_PROTOCOL})" if packaged else f" ({cfg.dataset})")
+                     + ". See models/translation.py for what was scaled."),
+            command=run.command("train.translation", Config, model="stargan"), config=cfg,
+            data=cfg.dataset if not cfg.fake_data else "random tensors",
+            data_checksum=data.dataset_checksum("mnist" if cfg.dataset == "mnist-attributes" else cfg.dataset,
+                                                cfg.fake_data),
+            wall_seconds=run.wall, metrics=metrics,
+            usage=("import torch\nfrom models.translation import StarGenerator\nfrom models.hub import load_pretrained\n"
+                   f'G = load_pretrained(StarGenerator, "{folder.name}")\n'
+                   f"# attributes in this order: {', '.join(names)}\n"
+                   "y = G(x, torch.tensor([[0., 0., 1., 1., 0.]]))  # x: (1, 3, 32, 32) in [-1, 1] -> blue, thick, dark"),
+            notes=(f"Trained for {run.step} D steps ({run.kimg(run.step):.0f} kimg, batch {cfg.batch_size}, one G step "
+                   f"per {cfg.n_critic}), Adam {cfg.lr} / beta1 {cfg.beta1}, lr constant for the first half and "
+                   f"linearly to 0 over the second; lambda_cls {cfg.lambda_cls}, lambda_rec {cfg.lambda_rec}, "
+                   f"lambda_gp {cfg.lambda_gp}; the last iterate ships. `training.json` and `replay.png` hold the "
+                   "curves and the outputs over training (top row: inputs; then each colour, thickness flipped, "
+                   "background flipped)."))
+        if cfg.push_to_hub:
+            print(common.push_folder(folder, cfg.push_to_hub))
+        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+    return export
+
+
+# ------------------------------------------------------------------------------------------------------ SPADE
+def load_scenes(cfg: Config):
+    """(dataset of (image, label map), number of classes): the procedural scenes, or a folder of images/ + labels/."""
+    if cfg.fake_data:
+        g = torch.Generator().manual_seed(cfg.seed)
+        k = cfg.num_classes or len(data.SCENE_CLASSES)
+        return torch.utils.data.TensorDataset(
+            torch.rand(64, 3, cfg.image_size, cfg.image_size, generator=g) * 2 - 1,
+            torch.randint(k, (64, cfg.image_size, cfg.image_size), generator=g)), k
+    if cfg.dataset == "scenes":
+        return data.Scenes("train", cfg.image_size), len(data.SCENE_CLASSES)
+    folder = data.SegmentationFolder(cfg.dataset, cfg.image_size, cfg.num_classes)
+    return folder, folder.num_classes
+
+
+def spade_style(model: SPADE_GAN, cfg: Config, real: torch.Tensor, rng: torch.Generator):
+    """(z, KL): the style code of the real images by the encoder (reparameterised), or N(0, I) without the VAE."""
+    if not cfg.vae:
+        return torch.randn(len(real), cfg.z_dim, generator=rng).to(real), torch.zeros((), device=real.device)
+    mu, logvar = model.E(real)
+    z = mu + torch.randn(mu.shape, generator=rng).to(mu) * torch.exp(0.5 * logvar)
+    return z, kl_divergence(mu, logvar)
+
+
+def train_spade(cfg: Config) -> SPADE_GAN:
+    torch.manual_seed(cfg.seed)
+    dataset, num_classes = load_scenes(cfg)
+    model = SPADE_GAN(num_classes, cfg.image_size, cfg.base_channels, cfg.z_dim, cfg.spade_hidden)
+    D = MultiscaleDiscriminator(num_classes + 3, cfg.d_channels, cfg.d_layers, cfg.num_d)
+    betas = (0.0, 0.9)  # TTUR (Heusel et al.), the authors' default: G at lr, D at 4 lr
+    optimizers = {"G": torch.optim.Adam(model.parameters(), cfg.lr, betas=betas),
+                  "D": torch.optim.Adam(D.parameters(), 4 * cfg.lr, betas=betas)}
+    fixed_images, fixed_labels = common.real_batch(dataset, 4, cfg.seed + 1, 0, labels=True)
+    fixed_z = torch.randn(4, cfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 2))
+
+    def replay(m):  # rows: label maps, real images, their style encoded, a random style
+        seg = one_hot_labels(fixed_labels, num_classes).to(run.device)
+        with torch.no_grad():
+            guided = m(seg, m.encode(fixed_images.to(run.device))).cpu() if cfg.vae else fixed_images
+            return torch.cat([data.paint_labels(fixed_labels.clamp(max=len(data.SCENE_PALETTE) - 1)), fixed_images,
+                              guided, m(seg, fixed_z.to(run.device)).cpu()])
+
+    run = common.TrainingRun(cfg, {"G": model, "D": D}, optimizers, cfg.batch_size, replay=replay,
+                             panels=SPADE_PANELS)
+    model, D = run.nets["G"], run.nets["D"]
+    for step in run.steps():
+        real, labels = common.real_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world, labels=True)
+        real, seg = real.to(run.device), one_hot_labels(labels, num_classes).to(run.device)
+        z, kl = spade_style(model, cfg, real, run.rng)
+        fake = model(seg, z)
+        D.requires_grad_(False)
+        fake_out, real_out = D(seg, fake), D(seg, real)
+        g_gan = -sum(out[-1].mean() for out in fake_out) / len(fake_out)
+        fm = feature_matching_loss(real_out, fake_out)
+        g_loss = g_gan + cfg.lambda_fm * fm + cfg.lambda_kl * kl
+        run.optimizers["G"].zero_grad(set_to_none=True)
+        run.accelerator.backward(g_loss)
+        run.optimizers["G"].step()
+        D.requires_grad_(True)
+        d_loss = hinge_d_loss(D(seg, real), D(seg, fake.detach()))
+        run.optimizers["D"].zero_grad(set_to_none=True)
+        run.accelerator.backward(d_loss)
+        run.optimizers["D"].step()
+        run.log(step, g_loss=g_loss.item(), d_loss=d_loss.item(), g_gan=g_gan.item(), feature_matching=fm.item(),
+                kl=kl.item())
+    export, folder, complete = run.finish(labels=("G", "D"), checkpoint=checkpoint_name(cfg))
+    if run.accelerator.is_main_process:
+        metrics = None
+        packaged = cfg.dataset == "scenes" and not cfg.fake_data
+        if cfg.evaluate and packaged and complete:
+            from train.evaluate import evaluate_spade, save_metrics
+
+            metrics = evaluate_spade(export)
+            save_metrics(metrics, folder)
+        common.write_card(
+            folder, title=f"SPADE (GauGAN): {Path(cfg.dataset).name}", tags=["gan", "spade", "image-to-image", "genzoo"],
+            summary=(f"The generator and style encoder of a SPADE GAN ({MODELS['spade']}), {cfg.image_size}x"
+                     f"{cfg.image_size} px, label maps of {num_classes} classes -> images"
+                     + (f" ({data.SCENE_PROTOCOL})" if packaged else f" ({cfg.dataset})")
+                     + ". See models/translation.py for what was scaled."),
+            command=run.command("train.translation", Config, model="spade"), config=cfg,
+            data=cfg.dataset if not cfg.fake_data else "random tensors",
+            data_checksum=("procedural (train/data.py scene(); no files)" if cfg.dataset == "scenes"
+                           else data.dataset_checksum(cfg.dataset, cfg.fake_data)),
+            wall_seconds=run.wall, metrics=metrics,
+            usage=("import torch\nfrom models.translation import SPADE_GAN, one_hot_labels\n"
+                   "from models.hub import load_pretrained\n"
+                   f'model = load_pretrained(SPADE_GAN, "{folder.name}")\n'
+                   f"seg = one_hot_labels(labels, {num_classes})  # labels: (B, {cfg.image_size}, {cfg.image_size}) "
+                   "class indices\nimage = model(seg, torch.randn(len(seg), model.z_dim))  # a random style\n"
+                   "image = model(seg, model.encode(example))         # the style of an example image"),
+            notes=(f"Trained for {run.step} steps ({run.kimg(run.step):.0f} kimg, batch {cfg.batch_size}): hinge loss "
+                   f"on {cfg.num_d} scales, feature matching x {cfg.lambda_fm}, "
+                   + (f"KL x {cfg.lambda_kl} (style encoder), " if cfg.vae else "no style encoder, ")
+                   + f"Adam betas (0, 0.9) with G lr {cfg.lr} and D lr {4 * cfg.lr} (TTUR); the last iterate ships. "
+                   "The paper's VGG perceptual loss is left out: no VGG weights can be had offline. `training.json` "
+                   "and `replay.png` hold the curves and the outputs over training (rows: label maps, real images, "
+                   "their own style encoded, a random style)."))
         if cfg.push_to_hub:
             print(common.push_folder(folder, cfg.push_to_hub))
         run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
