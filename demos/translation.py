@@ -609,8 +609,13 @@ def star_metrics_line() -> str:
         return v
     return (f"**StarGAN** (`{STAR}`): target attributes read by the judge {100 * v['attribute_accuracy']:.1f} % "
             f"(colour {100 * v['colour_accuracy']:.1f}, thickness {100 * v['thickness_accuracy']:.1f}, background "
-            f"{100 * v['background_accuracy']:.1f}), digit kept {100 * v['class_kept']:.1f} % (targets ≥ 90 %); L1 to "
-            f"the ground truth {v['L1']:.3f}, round trip {v['round_trip_L1']:.3f}")
+            f"{100 * v['background_accuracy']:.1f}), digit kept {100 * v['class_kept']:.1f} % (targets ≥ 90 %: "
+            f"{verdict(v['attribute_accuracy'])} and {verdict(v['class_kept'])}); L1 to the ground truth {v['L1']:.3f}, "
+            f"round trip {v['round_trip_L1']:.3f}")
+
+
+def verdict(share: float, target: float = 0.9) -> str:
+    return "met" if share >= target else "**not met**"
 
 
 # ------------------------------------------------------------------------------------------------ SPADE

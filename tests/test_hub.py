@@ -73,3 +73,17 @@ def test_offline_resolution_does_not_stall(monkeypatch):
 
 def test_default_device_is_cuda_when_present():
     assert hub.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_float16_storage_loads_into_float32_modules(tmp_path):
+    from train.common import save_export, store_float16
+
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, hidden_channels=4, image_size=16).eval()
+    save_export(G, tmp_path)
+    size = (tmp_path / "model.safetensors").stat().st_size
+    assert store_float16(tmp_path) > 0.4 * size
+    loaded = hub.load_pretrained(Generator, str(tmp_path), device="cpu")
+    z = torch.randn(2, 8)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert torch.allclose(loaded(z), G(z), atol=1e-2) and not torch.equal(loaded(z), G(z))

@@ -571,6 +571,7 @@ def test_scenes_are_deterministic_and_use_every_class():
     for seed in range(60):
         seen |= set(np.unique(data.scene(seed)[0]).tolist())
     assert seen == set(range(len(data.SCENE_CLASSES)))
+    assert data.scene_checksum(4) == data.scene_checksum(4) != data.scene_checksum(5)
     x, y = data.Scenes("test")[3]
     assert x.shape == (3, 64, 64) and y.shape == (64, 64) and y.dtype == torch.int64
     assert not torch.equal(data.Scenes("train")[3][1], y)  # the splits draw from different seeds

@@ -486,9 +486,7 @@ def main(cfg: Config) -> AdaINDecoder:
             print(f"evaluation: content {v['content']:.4f}, style mean/std {v['style_meanstd']:.4f} (content image "
                   f"as output: {f['style_meanstd']:.4f}), Gram {v['style_gram']:.4f} ({f['style_gram']:.4f})")
         write_card(cfg, run, folder, metrics, complete)
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

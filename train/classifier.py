@@ -131,7 +131,7 @@ def train_segmenter(cfg: Config, device) -> Segmenter:
                  f"Segmenter) that labels every pixel of a 64-px landscape as one of {', '.join(data.SCENE_CLASSES)}; "
                  "applied to SPADE's outputs, its agreement with the input label map is the FCN score."),
         command=command.strip(), config=cfg, data="scenes" if not cfg.fake_data else "random tensors",
-        data_checksum="procedural (train/data.py scene(); no files)", wall_seconds=wall, metrics=metrics,
+        data_checksum=data.dataset_checksum("scenes", cfg.fake_data), wall_seconds=wall, metrics=metrics,
         usage=('from models.classifier import Segmenter\nfrom models.hub import load_pretrained\n'
                f'seg = load_pretrained(Segmenter, "{export_dir.name}")\nlabels = seg(images).argmax(1)'))
     print(f"test {scores}; exported to {export_dir} after {wall / 60:.1f} min")

@@ -98,6 +98,22 @@ def save_export(model, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def store_float16(folder: Path) -> int:
+    """Rewrite a checkpoint's model.safetensors with its float32 tensors in float16, atomically; returns the bytes
+    saved. Loading needs no change: load_state_dict copies into the module's own float32 tensors. For the bundle's
+    largest checkpoints, whose outputs move by ~1e-3 (their cards say so and hold metrics re-measured on the stored
+    weights): `python -m train.common float16 assets/checkpoints/<name> ...`."""
+    from safetensors.torch import load_file, save_file
+
+    path = Path(folder) / "model.safetensors"
+    before = path.stat().st_size
+    tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in load_file(path).items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, tmp, metadata={"format": "pt"})
+    os.replace(tmp, path)
+    return before - path.stat().st_size
+
+
 def load_resume(path: Path) -> dict:
     """Our own resume file; weights_only=True even so, so a swapped file cannot execute code."""
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -432,6 +448,12 @@ class TrainingRun:
                 strip.save(folder / "replay.png", optimize=True)
         return export, folder, self.step == self.total_steps
 
+    def publish(self, folder: Path) -> None:
+        """The end of every trainer: push the finished folder to --push_to_hub (if given) and say where it is."""
+        if self.cfg.push_to_hub:
+            print(push_folder(folder, self.cfg.push_to_hub))
+        self.accelerator.print(f"exported to {folder} after {self.wall / 60:.1f} min")
+
     def command(self, module: str, config_cls, **fixed) -> str:
         """The command line that reproduces this run: the module plus every option that differs from its default."""
         defaults = config_cls(**fixed)
@@ -439,3 +461,10 @@ class TrainingRun:
         options += [f"--{k}={v}" for k, v in dataclasses.asdict(self.cfg).items()
                     if k not in fixed and k != "resume" and v != getattr(defaults, k)]
         return " ".join([f"python -m {module}", *options])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] != "float16":
+        raise SystemExit("usage: python -m train.common float16 CHECKPOINT_FOLDER [...]")
+    for name in sys.argv[2:]:
+        print(f"{name}: {store_float16(Path(name)) / 1e6:.1f} MB saved")

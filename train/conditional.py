@@ -315,9 +315,7 @@ def main(cfg: Config) -> nn.Module:
                    f"batch {cfg.batch_size}. The shipped weights are an EMA (decay {cfg.ema_decay}) of G"
                    + (" and E" if cfg.model == "bigan" else "") + " with BatchNorm statistics re-estimated. "
                    "`training.json` and `replay.png` hold the curves and the sample grids over training."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

@@ -93,7 +93,10 @@ def _load_idx_pair(root: Path, split: str, name: str) -> tuple[np.ndarray, np.nd
 
 def dataset_checksum(name: str, fake: bool = False) -> str:
     """One sha256 over the four files' checksums: the data identity recorded in model cards. "n/a" for a folder of
-    the user's images (not ours to vouch for) and for the smoke tests' random tensors (`fake`)."""
+    the user's images (not ours to vouch for) and for the smoke tests' random tensors (`fake`). The procedural
+    "scenes" have no files: their checksum is scene_checksum()'s."""
+    if name == "scenes" and not fake:
+        return scene_checksum()
     if fake or name not in ("mnist", "fashion-mnist"):
         return "n/a"
     checksums = MNIST_SHA256 if name == "mnist" else FASHION_MNIST_SHA256
@@ -527,6 +530,18 @@ def render_scene(labels: np.ndarray, rng: np.random.Generator, yy: np.ndarray, x
         image[mask] = np.broadcast_to(layer, (size, size, 3))[mask]
     tint = 1 - 0.25 * dusk * np.array([0.0, 0.3, 0.5])          # warm light at sunset
     return np.clip(image * tint, 0, 1).astype(np.float32)
+
+
+def scene_checksum(count: int = 256) -> str:
+    """sha256 of the first `count` scenes of each split (label maps, and images quantised to 8 bits): what a model
+    card records of data that is drawn, not stored; a change to scene() changes it."""
+    digest = hashlib.sha256()
+    for split in ("train", "test"):
+        for i in range(count):
+            labels, image = scene(SCENE_SEED[split] + i)
+            digest.update(labels.tobytes())
+            digest.update(np.round(image * 255).astype(np.uint8).tobytes())
+    return digest.hexdigest()
 
 
 class Scenes(torch.utils.data.Dataset):

@@ -141,9 +141,7 @@ def main(cfg: Config) -> DDPM:
             save_metrics(metrics, folder)
             print(table(metrics))
         write_card(cfg, run, folder, metrics)
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

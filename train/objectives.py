@@ -273,9 +273,7 @@ def main(cfg: Config) -> torch.nn.Module:
                    f"The shipped weights are an EMA (decay {cfg.ema_decay}) of G. `training.json` and `replay.png` "
                    "hold the training curves and the sample grids over training that the app replays. Re-evaluate "
                    f"with `python -m train.evaluate {folder.name} --family=objectives --generator={cls}`."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

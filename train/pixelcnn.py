@@ -199,9 +199,7 @@ def main(cfg: Config) -> torch.nn.Module:
             v = metrics["values"]
             print(f"test NLL {v['nll_nats']:.2f} +- {v['nll_nats_sem']:.2f} nats ({v['bits_per_dim']:.4f} bits/dim); "
                   f"{metrics['protocol']}")
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

@@ -108,9 +108,9 @@ class Config:
     beta1: float = 0.5
     kimg: int | None = None         # images shown per domain, in thousands; None = 100 (pix2pix: 5 epochs of the
                                     # 20k pairs) / 40 (cyclegan: 1.3 epochs of each 30k domain) / 150 (discogan:
-                                    # 25 epochs of the 6k bags, 8 of the 18k shoes) / 150 (stargan: images
-                                    # shown to D, 2.5 epochs; the paper: 3.2 M) / 100 (spade: 2 epochs of the
-                                    # 50k scenes)
+                                    # 25 epochs of the 6k bags, 8 of the 18k shoes) / 300 (stargan: images
+                                    # shown to D, 5 epochs; the paper: 3.2 M) / 60 (spade: 1.2 epochs of the 50k
+                                    # scenes; the paper: 200 epochs of ~20k-120k images)
     ema_decay: float = 0.0          # 0 = ship the last iterate, as the papers do
     seed: int = 0
     out_dir: str | None = None      # None = runs/<checkpoint name>
@@ -137,8 +137,8 @@ class Config:
         self.d_layers = self.d_layers or (1 if cycle else 3 if spade else 2)
         self.batch_size = self.batch_size or {"pix2pix": 16, "cyclegan": 8, "discogan": 32, "stargan": 16,
                                               "spade": 16}[self.model]
-        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150, "stargan": 150,
-                                  "spade": 100}[self.model]
+        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150, "stargan": 300,
+                                  "spade": 60}[self.model]
         self.lr = self.lr or (1e-4 if star or spade else 2e-4)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise SystemExit(f"--image_size must be a power of two, at least 8; got {self.image_size}")
@@ -250,9 +250,7 @@ def train_pix2pix(cfg: Config) -> UNetGenerator:
                    f"beta1 {cfg.beta1}, lambda {cfg.l1_weight}; the last iterate ships. Dropout stays on at test time "
                    "(the paper's noise), so outputs vary with the seed. `training.json` and `replay.png` hold the "
                    "curves and the outputs over training (top rows: inputs)."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 
@@ -387,9 +385,7 @@ def train_unpaired(cfg: Config) -> CycleGAN | DiscoGAN:
                    f"Adam {cfg.lr} / beta1 {cfg.beta1}; {recipe}; the last iterate ships. "
                    "`training.json` and `replay.png` hold the curves and the outputs over training (rows: a, "
                    "A -> B of a, b, B -> A of b)."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 
@@ -508,9 +504,7 @@ def train_stargan(cfg: Config) -> StarGenerator:
                    f"lambda_gp {cfg.lambda_gp}; the last iterate ships. `training.json` and `replay.png` hold the "
                    "curves and the outputs over training (top row: inputs; then each colour, thickness flipped, "
                    "background flipped)."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 
@@ -596,8 +590,7 @@ def train_spade(cfg: Config) -> SPADE_GAN:
                      + ". See models/translation.py for what was scaled."),
             command=run.command("train.translation", Config, model="spade"), config=cfg,
             data=cfg.dataset if not cfg.fake_data else "random tensors",
-            data_checksum=("procedural (train/data.py scene(); no files)" if cfg.dataset == "scenes"
-                           else data.dataset_checksum(cfg.dataset, cfg.fake_data)),
+            data_checksum=data.dataset_checksum(cfg.dataset, cfg.fake_data),
             wall_seconds=run.wall, metrics=metrics,
             usage=("import torch\nfrom models.translation import SPADE_GAN, one_hot_labels\n"
                    "from models.hub import load_pretrained\n"
@@ -612,9 +605,7 @@ def train_spade(cfg: Config) -> SPADE_GAN:
                    "The paper's VGG perceptual loss is left out: no VGG weights can be had offline. `training.json` "
                    "and `replay.png` hold the curves and the outputs over training (rows: label maps, real images, "
                    "their own style encoded, a random style)."))
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 

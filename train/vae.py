@@ -204,9 +204,7 @@ def main(cfg: Config) -> torch.nn.Module:
             else:
                 print(f"test reconstruction {v['reconstruction_nats']:.2f} nats; {data.BINARIZATION_PROTOCOL}")
         write_card(cfg, run, folder, metrics)
-        if cfg.push_to_hub:
-            print(common.push_folder(folder, cfg.push_to_hub))
-        run.accelerator.print(f"exported to {folder} after {run.wall / 60:.1f} min")
+        run.publish(folder)
     return export
 
 
