@@ -233,6 +233,11 @@ def metric_values(name: str, label: str, command: str, resolves: bool) -> dict |
     return json.loads(path.read_text())["values"]
 
 
+def checkpoint_metrics(name: str, label: str) -> dict | str:
+    """metric_values of one of CHECKPOINT_CLASSES' models."""
+    return metric_values(name, label, CHECKPOINT_CLASSES[name][1], checkpoint_available(name))
+
+
 def metrics_line(name: str) -> str:
     label, _, command = MODELS[name]
     v = metric_values(name, label, command, name in available())
@@ -269,18 +274,25 @@ def sketch_to_edges(image, size: int = IMAGE_SIZE) -> torch.Tensor:
     return torch.from_numpy(1.0 - 2.0 * lines.astype(np.float32))[None, None]
 
 
-def photo_to_item(image, size: int = IMAGE_SIZE) -> torch.Tensor:
-    """A photo -> (1, 1, size, size) grey picture in [-1, 1], Fashion-MNIST's way: padded to a square (on its own
-    border colour), resized, and made light-on-dark when its border is light (a product shot on white)."""
+def square_upload(image, size: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Any upload -> (a (size, size) "L" or (size, size, 3) "RGB" array in [0, 1], its border colour in [0, 1]):
+    transparency on white, padded to a square with the mean colour of its border (so an item keeps its background),
+    resized with bicubic filtering."""
     rgba = common.open_upload(image)
-    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    grey = Image.alpha_composite(paper, rgba).convert("L")
-    side = max(grey.size)
-    array = np.asarray(grey, dtype=np.float32) / 255
-    border = float(np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]).mean())
-    square = Image.new("L", (side, side), round(255 * border))
-    square.paste(grey, ((side - grey.width) // 2, (side - grey.height) // 2))
-    x = np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 255
+    picture = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert(mode)
+    array = np.asarray(picture, dtype=np.float32) / 255
+    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]).mean(0)
+    fill = round(255 * float(border)) if mode == "L" else tuple(round(255 * float(b)) for b in border)
+    side = max(picture.size)
+    square = Image.new(mode, (side, side), fill)
+    square.paste(picture, ((side - picture.width) // 2, (side - picture.height) // 2))
+    return np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 255, border
+
+
+def photo_to_item(image, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """A photo -> (1, 1, size, size) grey picture in [-1, 1], Fashion-MNIST's way: square_upload, then made
+    light-on-dark when its border is light (a product shot on white)."""
+    x, border = square_upload(image, size, "L")
     if border > 0.5:
         x = 1 - x
     return torch.from_numpy(x * 2 - 1)[None, None]
@@ -436,7 +448,7 @@ def cycle_test(index):
 
 
 def cycle_metrics_line() -> str:
-    v = metric_values(CYCLE, "CycleGAN", CYCLE_COMMAND, checkpoint_available(CYCLE))
+    v = checkpoint_metrics(CYCLE, "CycleGAN")
     if isinstance(v, str):
         return v
     return (f"**CycleGAN** (`{CYCLE}`): thin → thick L1 {v['AtoB_L1']:.3f}, SSIM {v['AtoB_SSIM']:.3f}, class kept "
@@ -494,7 +506,7 @@ def disco_test(index, direction="AtoB"):
 
 
 def disco_metrics_line() -> str:
-    v = metric_values(DISCO, "DiscoGAN", DISCO_COMMAND, checkpoint_available(DISCO))
+    v = checkpoint_metrics(DISCO, "DiscoGAN")
     if isinstance(v, str):
         return v
     return (f"**DiscoGAN** (`{DISCO}`): bags → a shoe class {100 * v['AtoB_in_target']:.1f} %, shoes → bag "
@@ -516,28 +528,23 @@ def star_target(colour, thickness, background) -> torch.Tensor:
 
 
 def photo_to_rgb(image, size: int = CYCLE_SIZE) -> torch.Tensor:
-    """Any upload -> (1, 3, size, size) in [-1, 1]: transparency on white, padded to a square with its border's
-    colour (so a digit keeps its background), resized with bicubic filtering."""
-    rgba = common.open_upload(image)
-    rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    array = np.asarray(rgb)
-    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]).mean(0)
-    side = max(rgb.size)
-    square = Image.new("RGB", (side, side), tuple(int(round(v)) for v in border))
-    square.paste(rgb, ((side - rgb.width) // 2, (side - rgb.height) // 2))
-    x = np.asarray(square.resize((size, size), Image.BICUBIC), dtype=np.float32) / 127.5 - 1
-    return torch.from_numpy(x).permute(2, 0, 1)[None].contiguous()
+    """Any upload -> (1, 3, size, size) in [-1, 1] by square_upload."""
+    x, _ = square_upload(image, size, "RGB")
+    return torch.from_numpy(x * 2 - 1).permute(2, 0, 1)[None].contiguous()
+
+
+def reading(probs: torch.Tensor, domain: torch.Tensor) -> str:
+    """One image as the attribute classifier read it: "digit 7, red thick on light"."""
+    from train.data import domain_name
+
+    return f"digit {int(probs.argmax())}, {domain_name(domain)}"
 
 
 def judge_line(images: torch.Tensor) -> list[str]:
-    """The attribute classifier's reading of each image: "digit 7, red thick on light"."""
-    from train.data import domain_name
+    """The attribute classifier's reading of each image."""
     from train.evaluate import read_attributes
 
-    probs, logits = read_attributes(images)
-    readings = torch.cat([torch.nn.functional.one_hot(logits[:, :3].argmax(1), 3).float(),
-                          (logits[:, 3:] > 0).float()], 1)
-    return [f"digit {int(p.argmax())}, {domain_name(r)}" for p, r in zip(probs, readings)]
+    return [reading(p, d) for p, d in zip(*read_attributes(images))]
 
 
 @torch.inference_mode()
@@ -596,15 +603,14 @@ def stargan_upload(image, colour="blue", thickness="thick", background="dark"):
     target = star_target(colour, thickness, background)
     check_checkpoint(STAR)
     x = photo_to_rgb(image)
-    _, logits = read_attributes(x)
-    source = torch.cat([torch.nn.functional.one_hot(logits[:, :3].argmax(1), 3).float(), (logits[:, 3:] > 0).float()], 1)
+    probs, source = read_attributes(x)
     strip, row, report = star_translate(x, source, target)
     return strip, row, report + (f"  \n<sub>your image as {CYCLE_SIZE}x{CYCLE_SIZE} RGB (padded to a square with its "
-                                 f"border colour); the judge reads it as: {judge_line(x)[0]}</sub>")
+                                 f"border colour); the judge reads it as: {reading(probs[0], source[0])}</sub>")
 
 
 def star_metrics_line() -> str:
-    v = metric_values(STAR, "StarGAN", STAR_COMMAND, checkpoint_available(STAR))
+    v = checkpoint_metrics(STAR, "StarGAN")
     if isinstance(v, str):
         return v
     return (f"**StarGAN** (`{STAR}`): target attributes read by the judge {100 * v['attribute_accuracy']:.1f} % "
@@ -716,7 +722,7 @@ def spade_test(index, seed=0):
 
 
 def spade_metrics_line() -> str:
-    v = metric_values(SPADE_NAME, "SPADE", SPADE_COMMAND, checkpoint_available(SPADE_NAME))
+    v = checkpoint_metrics(SPADE_NAME, "SPADE")
     if isinstance(v, str):
         return v
     return (f"**SPADE** (`{SPADE_NAME}`): FCN score with random styles: pixel accuracy "

@@ -181,6 +181,14 @@ def test_evaluate_translation_of_a_perfect_translator():
 
 
 # ------------------------------------------------------------------------------------------------------ tab
+def serve(monkeypatch, model: torch.nn.Module) -> None:
+    """The tab's checkpoint probe and loader answer with `model` (a tiny untrained one) for every name."""
+    from demos import translation as tab
+
+    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
+    monkeypatch.setattr(tab, "checkpoint_model", lambda name: model)
+
+
 def _drawing(size, mode="RGBA"):
     """A dark rectangle outline on white paper, the way a user sketches."""
     image = Image.new("RGB", size, "white")
@@ -292,8 +300,7 @@ def test_cycle_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import CycleGAN
 
     tiny = CycleGAN(base_channels=4, num_blocks=1).eval()
-    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
-    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    serve(monkeypatch, tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.cycle_drawing(image, direction)
         assert strip.width > 3 * 32 and "round trip" in report
@@ -350,8 +357,7 @@ def test_disco_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import DiscoGAN
 
     tiny = DiscoGAN(base_channels=4).eval()
-    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
-    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    serve(monkeypatch, tiny)
     for direction in ("AtoB", "BtoA"):
         strip, report = tab.disco_photo(image, direction)
         assert strip.width > 3 * 32 and "classifier reads" in report
@@ -487,8 +493,7 @@ def test_star_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from models.translation import StarGenerator
 
     tiny = StarGenerator(base_channels=4, num_blocks=1).eval()
-    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
-    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    serve(monkeypatch, tiny)
     monkeypatch.setattr(tab, "judge_line", lambda images: ["digit 0, red thin on dark"] * len(images))
     monkeypatch.setattr("train.evaluate.read_attributes", lambda images: (torch.ones(len(images), 10) / 10,
                                                                           torch.zeros(len(images), 5)))
@@ -632,8 +637,7 @@ def test_spade_tab_on_odd_inputs_with_a_tiny_model(image, monkeypatch):
     from demos import translation as tab
 
     tiny = tiny_spade().eval()
-    monkeypatch.setattr(tab, "checkpoint_available", lambda name: True)
-    monkeypatch.setattr(tab, "checkpoint_model", lambda name: tiny)
+    serve(monkeypatch, tiny)
     strip, report = tab.spade_synthesize(image, 3)
     assert strip.width > 5 * 16 and "4 styles" in report
     with pytest.raises(gr.Error, match="Seed"):

@@ -86,17 +86,6 @@ def attribute_accuracy(model: Classifier, images: torch.Tensor, attributes: torc
             "background_accuracy": ((logits[:, 4] > 0) == (attributes[:, 4] > 0.5)).float().mean().item()}
 
 
-def random_domains(n: int, generator: torch.Generator) -> torch.Tensor:
-    return data.attribute_vectors(torch.randint(3, (n,), generator=generator), torch.randint(2, (n,), generator=generator),
-                                  torch.randint(2, (n,), generator=generator))
-
-
-def scene_tensors(split: str, count: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    scenes = data.Scenes(split, count=count)
-    items = [scenes[i] for i in range(len(scenes))]
-    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
-
-
 def train_segmenter(cfg: Config, device) -> Segmenter:
     torch.manual_seed(cfg.seed)
     model = Segmenter(len(data.SCENE_CLASSES), cfg.hidden_channels).to(device)
@@ -117,7 +106,7 @@ def train_segmenter(cfg: Config, device) -> Segmenter:
         opt.step()
         sched.step()
     model.eval().requires_grad_(False)
-    scores = segmentation_scores(model, *scene_tensors("test", 64 if cfg.fake_data else None))
+    scores = segmentation_scores(model, *data.scene_tensors("test", 64 if cfg.fake_data else None))
     wall = time.time() - start
     export_dir = Path(cfg.export_dir) if cfg.export_dir else Path(cfg.out_dir) / "checkpoint"
     common.save_export(model.cpu(), export_dir)
@@ -151,7 +140,7 @@ def main(cfg: Config) -> Classifier | Segmenter:
         y_train = torch.randint(0, 10, (256,), generator=g)
         x_test, y_test = x_train[:64], y_train[:64]
         if attributes:  # masks for the renderer
-            masks, test_domains = x_train[:, :1] > 0, random_domains(64, g)
+            masks, test_domains = x_train[:, :1] > 0, data.random_domains(64, g)
             x_test = data.render_digits(masks[:64], masks[:64], test_domains)
     elif attributes:
         masks = data.attribute_digits("train")
@@ -179,7 +168,7 @@ def main(cfg: Config) -> Classifier | Segmenter:
                 break
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             if attributes:  # each digit in a fresh random domain
-                domains = random_domains(len(idx), g)
+                domains = data.random_domains(len(idx), g)
                 thin_masks, thick_masks = (masks[0][idx], masks[1][idx]) if not cfg.fake_data else (masks[idx],) * 2
                 x = augment(data.render_digits(thin_masks, thick_masks, domains), False, g, replicate=True).to(device)
             else:

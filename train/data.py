@@ -376,6 +376,12 @@ def attribute_vectors(colour: torch.Tensor, thick: torch.Tensor, light: torch.Te
                       light.float()[:, None]], 1)
 
 
+def random_domains(n: int, generator: torch.Generator) -> torch.Tensor:
+    """n attribute vectors drawn uniformly over the 12 domains (colour, then thickness, then background)."""
+    return attribute_vectors(torch.randint(3, (n,), generator=generator), torch.randint(2, (n,), generator=generator),
+                             torch.randint(2, (n,), generator=generator))
+
+
 def all_domains() -> torch.Tensor:
     """The 12 attribute vectors, (12, 5): colour-major, then thickness, then background."""
     colour, thick, light = torch.meshgrid(torch.arange(3), torch.arange(2), torch.arange(2), indexing="ij")
@@ -406,10 +412,7 @@ def attribute_digits(split: str = "train", image_size: int = 32):
     ATTRIBUTE_PROTOCOL."""
     images, labels = mnist(split, image_size)
     thin, thick = stroke_domains(images)
-    g = torch.Generator().manual_seed(ATTRIBUTE_SEED[split])
-    n = len(images)
-    attributes = attribute_vectors(torch.randint(3, (n,), generator=g), torch.randint(2, (n,), generator=g),
-                                   torch.randint(2, (n,), generator=g))
+    attributes = random_domains(len(images), torch.Generator().manual_seed(ATTRIBUTE_SEED[split]))
     return thin > 0, thick > 0, labels, attributes
 
 
@@ -561,6 +564,13 @@ class Scenes(torch.utils.data.Dataset):
             raise IndexError(i)
         labels, image = scene(SCENE_SEED[self.split] + i, self.image_size)
         return torch.from_numpy(image).permute(2, 0, 1) * 2 - 1, torch.from_numpy(labels.astype(np.int64))
+
+
+def scene_tensors(split: str, count: int | None = None, image_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `count` scenes of a split as (images (N, 3, S, S), label maps (N, S, S)), for scoring."""
+    scenes = Scenes(split, image_size, count)
+    items = [scenes[i] for i in range(len(scenes))]
+    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
 
 
 def paint_labels(labels: torch.Tensor) -> torch.Tensor:

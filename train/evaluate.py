@@ -271,10 +271,13 @@ PAIR_PROTOCOL = ("L1 in [-1, 1] units, PSNR peak-to-peak 2, SSIM (11-px Gaussian
 
 
 @torch.no_grad()
-def translate(generator: nn.Module, inputs: torch.Tensor, batch: int = 500, **kwargs) -> torch.Tensor:
+def translate(generator: nn.Module, inputs: torch.Tensor, *per_item: torch.Tensor, batch: int = 500,
+              **kwargs) -> torch.Tensor:
+    """generator(inputs, *per_item, **kwargs) in batches; `per_item` tensors (e.g. StarGAN's target attributes) are
+    sliced with the inputs, `kwargs` passed whole."""
     device = next(generator.parameters()).device
-    return torch.cat([generator.eval()(inputs[i:i + batch].to(device), **kwargs).float().cpu()
-                      for i in range(0, len(inputs), batch)])
+    return torch.cat([generator.eval()(inputs[i:i + batch].to(device), *(t[i:i + batch].to(device) for t in per_item),
+                                       **kwargs).float().cpu() for i in range(0, len(inputs), batch)])
 
 
 @torch.no_grad()
@@ -327,16 +330,18 @@ def evaluate_relation(model: nn.Module, a: torch.Tensor, b: torch.Tensor, classe
 
 @torch.no_grad()
 def read_attributes(images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """(digit probabilities (N, 10), attribute logits (N, 5)) of 32-px RGB digits by classifier-mnist-attributes."""
+    """(digit probabilities (N, 10), the domain read (N, 5) attribute vectors: one colour, thick and light in {0, 1})
+    of 32-px RGB digits by classifier-mnist-attributes."""
     clf = classifier("mnist-attributes")
     logits = torch.cat([clf(images[i:i + batch].float().cpu()) for i in range(0, len(images), batch)])
-    return torch.softmax(logits[:, :10], 1), logits[:, 10:]
+    colour = nn.functional.one_hot(logits[:, 10:13].argmax(1), 3).float()
+    return torch.softmax(logits[:, :10], 1), torch.cat([colour, (logits[:, 13:] > 0).float()], 1)
 
 
-def attributes_match(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per image, whether the classifier reads each attribute group of `targets` (N, 5) in the logits (N, 5)."""
-    colour = logits[:, :3].argmax(1) == targets[:, :3].argmax(1)
-    thickness, background = (logits[:, 3] > 0) == (targets[:, 3] > 0.5), (logits[:, 4] > 0) == (targets[:, 4] > 0.5)
+def attributes_match(read: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image, whether the domain read (N, 5) has each attribute group of `targets` (N, 5)."""
+    colour = read[:, :3].argmax(1) == targets[:, :3].argmax(1)
+    thickness, background = (read[:, 3] > 0.5) == (targets[:, 3] > 0.5), (read[:, 4] > 0.5) == (targets[:, 4] > 0.5)
     return {"colour": colour, "thickness": thickness, "background": background,
             "all": colour & thickness & background}
 
@@ -353,28 +358,24 @@ def evaluate_domains(model: nn.Module, thin: torch.Tensor, thick: torch.Tensor, 
 
     thin, thick, labels, source = thin[:n], thick[:n], labels[:n], source[:n]
     x = render_digits(thin, thick, source)
-    device = next(model.parameters()).device
-    run = lambda images, attributes: torch.cat([  # noqa: E731
-        model.eval()(images[i:i + 500].to(device), attributes[i:i + 500].to(device)).float().cpu()
-        for i in range(0, len(images), 500)])
     sums = {k: 0.0 for k in ("colour", "thickness", "background", "all", "class_kept", "L1", "round_trip_L1")}
     domains = all_domains()
     for domain in domains:
         target = domain.expand(len(x), -1)
-        fake = run(x, target)
-        probs, logits = read_attributes(fake)
-        for key, hits in attributes_match(logits, target).items():
+        fake = translate(model, x, target)
+        probs, read = read_attributes(fake)
+        for key, hits in attributes_match(read, target).items():
             sums[key] += hits.float().mean().item()
         sums["class_kept"] += (probs.argmax(1) == labels).float().mean().item()
         sums["L1"] += (fake - render_digits(thin, thick, target)).abs().mean().item()
-        sums["round_trip_L1"] += (run(fake, source) - x).abs().mean().item()
+        sums["round_trip_L1"] += (translate(model, fake, source) - x).abs().mean().item()
     means = {k: v / len(domains) for k, v in sums.items()}
     values = {"attribute_accuracy": (means["colour"] + means["thickness"] + means["background"]) / 3,
               "colour_accuracy": means["colour"], "thickness_accuracy": means["thickness"],
               "background_accuracy": means["background"], "all_attributes": means["all"],
               "class_kept": means["class_kept"], "L1": means["L1"], "round_trip_L1": means["round_trip_L1"]}
-    probs, logits = read_attributes(x)  # the judge on the inputs themselves: the ceiling of the numbers above
-    judge = attributes_match(logits, source)
+    probs, read = read_attributes(x)  # the judge on the inputs themselves: the ceiling of the numbers above
+    judge = attributes_match(read, source)
     values["judge_on_real_attributes"] = sum(judge[k].float().mean().item() for k in ("colour", "thickness",
                                                                                      "background")) / 3
     values["judge_on_real_class"] = (probs.argmax(1) == labels).float().mean().item()
@@ -413,11 +414,9 @@ def evaluate_spade(model: nn.Module, n: int = 1000, seed: int = SAMPLE_SEED) -> 
     over 4 random styles of the same map (multimodality); "guided_L1" = the encoded-style output vs the real image."""
     from models.classifier import Segmenter
     from models.translation import one_hot_labels
-    from train.data import SCENE_CLASSES, Scenes
+    from train.data import SCENE_CLASSES, scene_tensors
 
-    scenes = Scenes("test", count=n)
-    items = [scenes[i] for i in range(n)]
-    real, labels = torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+    real, labels = scene_tensors("test", n)
     segmenter = load_pretrained(Segmenter, "segmenter-scenes", device="cpu")
     device = next(model.parameters()).device
     g = torch.Generator().manual_seed(seed)
