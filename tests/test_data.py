@@ -59,7 +59,7 @@ def test_image_folder_layout_gives_labels_and_range(tmp_path):
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="'mnist', 'fashion-mnist' or an existing image folder"):
+    with pytest.raises(ValueError, match="'fashion-styles' or an existing image folder"):
         data.load_images("cifar10")
     with pytest.raises(FileNotFoundError, match="no images"):
         data.ImageFolder(tmp_path)

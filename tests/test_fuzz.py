@@ -139,6 +139,12 @@ ABSURD = [
     ("/spade_test", [-1, 0]),
     ("/spade_upload", [None, 10**30]),
     ("/vae_reconstruct", [None]),
+    ("/stylegan_mixing", ["../../etc/passwd", "1, 2", "3", "coarse", 1.0]),
+    ("/stylegan_mixing", ["stylegan2", ",".join(["7"] * 500), "-1", "fine", 1e308]),
+    ("/stylegan_truncation", ["stylegan", "숫자 ✓"]),
+    ("/stylegan_noise", ["stylegan2", 10**30, 10**6]),
+    ("/stylegan_droplets", ["", 7]),
+    ("/progan_growth", [0, 99, -1.0]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
 ]
 

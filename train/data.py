@@ -97,6 +97,8 @@ def dataset_checksum(name: str, fake: bool = False) -> str:
     "scenes" have no files: their checksum is scene_checksum()'s."""
     if name == "scenes" and not fake:
         return scene_checksum()
+    if name == "fashion-styles" and not fake:
+        return styled_checksum()
     if fake or name not in ("mnist", "fashion-mnist"):
         return "n/a"
     checksums = MNIST_SHA256 if name == "mnist" else FASHION_MNIST_SHA256
@@ -161,8 +163,16 @@ class ImageFolder(torch.utils.data.Dataset):
         return to_tensor(array[None], self.image_size)[0], label
 
 
+def packaged(dataset: str, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) of a packaged set at its native size: 28-px MNIST / Fashion-MNIST, 32-px fashion-styles."""
+    loaders = {"mnist": mnist, "fashion-mnist": fashion_mnist, "fashion-styles": styled_fashion}
+    if dataset not in loaders:
+        raise ValueError(f"packaged datasets are {', '.join(loaders)}; got {dataset!r}")
+    return loaders[dataset](split)
+
+
 def load_images(dataset: str, split: str = "train", image_size: int = 28, channels: int = 1):
-    """A packaged dataset by name ("mnist", "fashion-mnist") or an image folder by path.
+    """A packaged dataset by name ("mnist", "fashion-mnist", "fashion-styles") or an image folder by path.
 
     Returns a `torch.utils.data.Dataset` of (image in [-1, 1], label) pairs; packaged sets live in memory.
     """
@@ -170,9 +180,14 @@ def load_images(dataset: str, split: str = "train", image_size: int = 28, channe
         return torch.utils.data.TensorDataset(*mnist(split, image_size))
     if dataset == "fashion-mnist":
         return torch.utils.data.TensorDataset(*fashion_mnist(split, image_size))
+    if dataset == "fashion-styles":
+        if image_size != 32 or channels != 3:
+            raise ValueError(f"fashion-styles is 32-px RGB; got image_size={image_size}, channels={channels}")
+        return torch.utils.data.TensorDataset(*styled_fashion(split))
     if os.path.isdir(dataset):
         return ImageFolder(dataset, image_size=image_size, channels=channels)
-    raise ValueError(f"dataset must be 'mnist', 'fashion-mnist' or an existing image folder, got {dataset!r}")
+    raise ValueError(f"dataset must be 'mnist', 'fashion-mnist', 'fashion-styles' or an existing image folder, "
+                     f"got {dataset!r}")
 
 
 def training_set(dataset: str, image_size: int, channels: int, batch_size: int, fake: bool = False,
@@ -612,3 +627,87 @@ class SegmentationFolder(torch.utils.data.Dataset):
             labels = np.asarray(im.convert("L").resize((self.image_size,) * 2, Image.NEAREST), dtype=np.int64)
         labels = np.where(labels < self.num_classes, labels, 0)
         return to_tensor(image[None], self.image_size)[0], torch.from_numpy(labels)
+
+
+# ------------------------------------------------------------------------------------------- styled Fashion-MNIST
+# The RGB set of the style-based GANs (genzoo issue 7), where styles have something to show: every Fashion-MNIST item
+# at 32 px with its own pose (scale, shift), colours, texture and background. Coarse styles (4-8 px) then carry the
+# item's shape and pose, fine styles (16-32 px) its colours and texture. Each item's style is drawn once from a
+# seeded generator (one per split), so the set is a pure function of the packaged files and these constants.
+STYLE_SEED = {"train": 7, "test": 77}
+TEXTURES = ("solid", "horizontal stripes", "vertical stripes", "checks", "dots")
+STYLE_PROTOCOL = ("Fashion-MNIST at 32 px, RGB (data.styled_fashion): each item scaled 0.8-1.05 and shifted by up to "
+                  "3 px, coloured with a random hue (a second hue for its texture: solid, horizontal or vertical "
+                  "stripes, checks or dots of period 3-6 px), shaded by its own grey levels, on a two-colour vertical "
+                  f"gradient background; styles drawn with seed {STYLE_SEED['train']} (train) / {STYLE_SEED['test']} "
+                  "(test); labels = the 10 Fashion-MNIST classes")
+
+
+def hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """(N,) hue, saturation, value in [0, 1] -> (N, 3) RGB in [0, 1] (the hexcone formula, vectorised)."""
+    k = (torch.tensor([5.0, 3.0, 1.0]) + h[:, None] * 6) % 6
+    return v[:, None] - v[:, None] * s[:, None] * (torch.minimum(k, 4 - k).clamp(0, 1))
+
+
+def draw_styles(n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """n styles of STYLE_PROTOCOL: pose, colours, texture and background of each item."""
+    def u(low: float, high: float, *shape: int) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, *shape, generator=generator)
+
+    hue = u(0, 1)
+    return {
+        "scale": u(0.8, 1.05), "shift": u(-3 / 16, 3 / 16, 2),   # grid units: 1 = half the image (16 px)
+        "colour": hsv_to_rgb(hue, u(0.55, 1), u(0.75, 1)),
+        "second": hsv_to_rgb((hue + u(0.25, 0.75)) % 1, u(0.4, 1), u(0.55, 1)),
+        "texture": torch.randint(len(TEXTURES), (n,), generator=generator), "period": u(3, 6),
+        "phase": u(0, 1, 2),
+        "top": hsv_to_rgb(u(0, 1), u(0.15, 0.6), u(0.1, 0.5)), "bottom": hsv_to_rgb(u(0, 1), u(0.15, 0.6), u(0.1, 0.5)),
+    }
+
+
+def render_styled(items: torch.Tensor, style: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Grey items (N, 1, 32, 32) in [-1, 1] and their styles -> RGB images (N, 3, 32, 32) in [-1, 1]."""
+    n, size = len(items), items.shape[-1]
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / style["scale"]  # affine_grid maps output to input: 1/scale enlarges
+    theta[:, :, 2] = -style["shift"] / style["scale"][:, None]
+    grid = torch.nn.functional.affine_grid(theta, (n, 1, size, size), align_corners=False)
+    grey = torch.nn.functional.grid_sample((items + 1) / 2, grid, align_corners=False)  # (N, 1, S, S) in [0, 1]
+    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32),
+                            indexing="ij")
+    period, phase = style["period"][:, None, None], style["phase"][:, :, None, None] * style["period"][:, None, None, None]
+    rows = ((yy + phase[:, 0]) % period) < period / 2                                   # (N, S, S)
+    cols = ((xx + phase[:, 1]) % period) < period / 2
+    centre_y, centre_x = (yy + phase[:, 0]) % period - period / 2, (xx + phase[:, 1]) % period - period / 2
+    dots = centre_y ** 2 + centre_x ** 2 < (period / 3) ** 2
+    patterns = torch.stack([torch.zeros_like(rows), rows, cols, rows ^ cols, dots], 1)  # (N, 5, S, S)
+    pattern = patterns[torch.arange(n), style["texture"]].float()[:, None]              # (N, 1, S, S)
+    ink = style["colour"][:, :, None, None] * (1 - pattern) + style["second"][:, :, None, None] * pattern
+    ink = ink * (0.35 + 0.65 * grey)  # the item's own grey levels shade it: seams, folds and soles stay visible
+    t = yy[None, None] / (size - 1)
+    paper = style["top"][:, :, None, None] * (1 - t) + style["bottom"][:, :, None, None] * t
+    alpha = (grey * 4).clamp(0, 1)
+    return (paper * (1 - alpha) + ink * alpha) * 2 - 1
+
+
+@functools.cache
+def styled_fashion(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """The styled Fashion-MNIST split (STYLE_PROTOCOL) as (images (N, 3, 32, 32) in [-1, 1], labels); ~2 s for the
+    60k training items, held in memory (0.7 GB)."""
+    if split not in STYLE_SEED:
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    items, labels = fashion_mnist(split, 32)
+    styles = draw_styles(len(items), torch.Generator().manual_seed(STYLE_SEED[split]))
+    chunks = [render_styled(items[i:i + 5000], {k: v[i:i + 5000] for k, v in styles.items()})
+              for i in range(0, len(items), 5000)]
+    return torch.cat(chunks), labels
+
+
+def styled_checksum(count: int = 256) -> str:
+    """sha256 of the packaged Fashion-MNIST files' checksum and the first `count` styled items of each split (8-bit):
+    a change to the renderer or its seeds changes it."""
+    digest = hashlib.sha256(dataset_checksum("fashion-mnist").encode())
+    for split in ("train", "test"):
+        images = styled_fashion(split)[0][:count]
+        digest.update(((images + 1) * 127.5).round().to(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

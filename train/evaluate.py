@@ -67,7 +67,7 @@ def classify(images: torch.Tensor, dataset: str, batch: int = 1000) -> tuple[tor
     feats, probs = [], []
     for i in range(0, len(images), batch):
         x = fit_size(images[i:i + batch].float().cpu(), clf.image_size)
-        if x.shape[1] == 3:  # an RGB model scored by a grayscale classifier: luminance
+        if x.shape[1] == 3 and clf.body[0].in_channels == 1:  # an RGB model, a grayscale judge: luminance
             x = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:])
         f = clf.features(x)
         feats.append(f)
@@ -144,12 +144,11 @@ def compare(real_images: torch.Tensor, fake_images: torch.Tensor, dataset: str) 
 
 @functools.cache
 def real_sets(dataset: str, n: int = NUM_SAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
-    """(test images, the floor's training subset), both at 28 px."""
+    """(test images, the floor's training subset), at the set's native size (28 px; fashion-styles 32 px)."""
     from train import data
 
-    loader = data.mnist if dataset == "mnist" else data.fashion_mnist
-    test, _ = loader("test")
-    train, _ = loader("train")
+    test, _ = data.packaged(dataset, "test")
+    train, _ = data.packaged(dataset, "train")
     subset = torch.randperm(len(train), generator=torch.Generator().manual_seed(FLOOR_SEED))[:n]
     return test[:n], train[subset]
 
@@ -491,7 +490,7 @@ def main(argv: list[str]) -> dict:
         raise SystemExit(__doc__)
     name, options = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
     stem = Path(name).name if Path(name).is_dir() else name
-    dataset = options.get("dataset") or ("fashion-mnist" if stem.endswith("fashion-mnist") else "mnist")
+    dataset = options.get("dataset") or next((d for d in ("fashion-styles", "fashion-mnist") if stem.endswith(d)), "mnist")
     family = options.get("family") or stem.split("-")[0]
     # The naming convention <family>-<dataset> finds the class: models/<family>.py's Generator (or --generator=...).
     generator_cls = getattr(importlib.import_module(f"models.{family}"), options.get("generator", "Generator"))
