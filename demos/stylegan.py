@@ -16,6 +16,7 @@ from PIL import Image
 
 from demos import common, i18n, uploads
 from models import stylegan as S
+from models.biggan import BigGAN, truncated_latents
 from models.hub import default_device, load_pretrained
 
 TITLE = "Style-based GANs"
@@ -26,7 +27,9 @@ CHECKPOINTS = {  # model key -> (checkpoint, class, title, train command)
     "stylegan2": ("stylegan2-fashion-styles", S.StyleGAN2, "StyleGAN2 (demodulation)",
                   "python -m train.stylegan --model=stylegan2"),
     "progan": ("progan-fashion-styles", S.ProGAN, "ProGAN", "python -m train.stylegan --model=progan"),
+    "biggan": ("biggan-fashion-styles", BigGAN, "BigGAN", "python -m train.biggan"),
 }
+MAX_TRUNCATION = 4.0       # BigGAN's threshold slider; above it truncation changes nothing visible
 STYLE_MODELS = ("stylegan", "stylegan2")
 LAYER_RANGES = ("coarse", "middle", "fine")  # which of B's styles replace A's in the mixing grid
 MAX_MIX_SEEDS = 6          # rows and columns of the mixing grid
@@ -40,19 +43,22 @@ PAPERS = [
                "Adversarial Networks", "1812.04948", "생성적 적대 신경망을 위한 스타일 기반 생성자 구조"),
     i18n.Paper("StyleGAN2", "Karras et al. 2020", "Analyzing and Improving the Image Quality of StyleGAN",
                "1912.04958", "StyleGAN 이미지 품질의 분석과 개선"),
+    i18n.Paper("BigGAN", "Brock, Donahue & Simonyan 2019", "Large Scale GAN Training for High Fidelity Natural "
+               "Image Synthesis", "1809.11096", "고화질 자연 이미지 합성을 위한 대규모 GAN 학습"),
     i18n.Paper("StyleGAN2-ADA", "Karras et al. 2020", "Training Generative Adversarial Networks with Limited Data",
                "2006.06676", "적은 데이터로 생성적 적대 신경망 학습하기"),
 ]
 PAPERS_EN, PAPERS_KO = i18n.paper_list(PAPERS)
+CLASSES_KO = ("티셔츠/탑", "바지", "풀오버", "드레스", "코트", "샌들", "셔츠", "운동화", "가방", "앵클부츠")
 STRINGS = {
     "title": (TITLE, "스타일 기반 GAN"),
     "intro": (
-        "StyleGAN and StyleGAN2 at 32×32 on styled Fashion-MNIST (each item with its own pose, colours, texture and "
-        "background, so coarse styles carry shape and pose, fine styles colour and texture). The mapping network "
+        "ProGAN, StyleGAN, StyleGAN2 and BigGAN at 32×32 on styled Fashion-MNIST (each item with its own pose, colours, texture and "
+        "background, so coarse styles carry shape and pose, fine styles colour and texture). In StyleGAN the mapping network "
         "turns z into w; every layer receives w as a style (AdaIN in StyleGAN, weight demodulation in StyleGAN2) and "
         "its own noise.\n\n" + PAPERS_EN,
-        "스타일을 입힌 Fashion-MNIST(옷마다 자세, 색, 무늬, 배경이 다름: 거친 스타일은 모양과 자세를, 세밀한 스타일은 "
-        "색과 무늬를 나릅니다)에서 32×32로 학습한 StyleGAN과 StyleGAN2입니다. 매핑 네트워크가 z를 w로 바꾸고, 모든 "
+        "ProGAN, StyleGAN, StyleGAN2, BigGAN을 스타일을 입힌 Fashion-MNIST(옷마다 자세, 색, 무늬, 배경이 다름: 거친 스타일은 모양과 자세를, 세밀한 스타일은 "
+        "색과 무늬를 나릅니다)에서 32×32로 학습했습니다. StyleGAN에서는 매핑 네트워크가 z를 w로 바꾸고, 모든 "
         "층이 w를 스타일로(StyleGAN은 AdaIN, StyleGAN2는 가중치 복조) 받으며 층마다 자기 노이즈를 받습니다.\n\n"
         + PAPERS_KO),
     "missing": ("*Not bundled yet* (train with `python -m train.stylegan --model=...`):",
@@ -106,6 +112,27 @@ STRINGS = {
         "각 단계는 그 단계의 학습이 끝났을 때의 생성자입니다. α는 페이드인 때처럼 새 블록의 이미지와 이전 해상도의 "
         "이미지를 섞습니다."),
     "image": ("Result", "결과"),
+    "model_stylegan": ("StyleGAN (AdaIN)", "StyleGAN (AdaIN 정규화)"),
+    "model_stylegan2": ("StyleGAN2 (demodulation)", "StyleGAN2 (가중치 복조)"),
+    **{f"class_{i}": (name, ko) for i, (name, ko) in enumerate(zip(
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        CLASSES_KO))},
+    "tab_biggan": ("BigGAN", "BigGAN"),
+    "biggan_help": (
+        "Class-conditional samples with the truncation trick: z is drawn from a normal truncated to |z_i| ≤ "
+        "threshold (rightmost = practically none); lower thresholds trade variety for fidelity. Interpolate: first "
+        "row from seed A to seed B inside class A, second row from class A to class B (the shared class embedding "
+        "blended) at seed A.",
+        "클래스 조건부 샘플과 절단 트릭입니다. z를 |z_i| ≤ 임계값으로 자른 정규분포에서 뽑습니다(맨 오른쪽 = 사실상 "
+        "절단 없음). 임계값이 낮을수록 다양성을 내주고 충실도를 얻습니다. 보간: 첫 줄은 클래스 A 안에서 시드 A에서 "
+        "시드 B로, 둘째 줄은 시드 A에서 클래스 A에서 클래스 B로(공유 클래스 임베딩을 섞음) 갑니다."),
+    "class": ("Class (A)", "클래스 (A)"),
+    "class_b": ("Class B", "클래스 B"),
+    "seed_b": ("Seed B", "시드 B"),
+    "threshold": ("Truncation threshold", "절단 임계값"),
+    "sample_class": ("Sample the class", "클래스 샘플링"),
+    "show_curve": ("Truncation curve", "절단 곡선"),
+    "curve": ("FD, precision, recall, class accuracy vs truncation", "절단에 따른 FD, 정밀도, 재현율, 클래스 정확도"),
     "report": ("Numbers", "수치"),
 }
 t = i18n.Translator(__name__, STRINGS)
@@ -113,14 +140,15 @@ t = i18n.Translator(__name__, STRINGS)
 
 @functools.cache
 def available() -> tuple[str, ...]:
-    found = common.resolvable([c[0] for c in CHECKPOINTS.values()], "stylegan")
+    found = common.resolvable([c[0] for c in CHECKPOINTS.values()], "stylegan") + common.resolvable(
+        [CHECKPOINTS["biggan"][0]], "biggan")
     return tuple(k for k, c in CHECKPOINTS.items() if c[0] in found)
 
 
 @functools.cache
 def model(key: str) -> torch.nn.Module:
     name, cls, _, _ = CHECKPOINTS[key]
-    return load_pretrained(cls, name, family="stylegan").eval()
+    return load_pretrained(cls, name, family="biggan" if key == "biggan" else "stylegan").eval()
 
 
 def check_model(key, allowed=STYLE_MODELS) -> str:
@@ -249,6 +277,91 @@ def progan_growth(seed, stage, alpha, count=16):
     return common.image_grid(images, nrow=8, scale=SCALE)
 
 
+def check_class(label) -> int:
+    from train.data import FASHION_MNIST_CLASSES
+
+    if label in FASHION_MNIST_CLASSES:
+        return FASHION_MNIST_CLASSES.index(label)
+    raise common.gr_error(f"Class must be one of {', '.join(FASHION_MNIST_CLASSES)}; got {label!r}")
+
+
+def check_threshold(value) -> float:
+    return common.check_float(value, "Truncation threshold", 0.05, MAX_TRUNCATION)
+
+
+@torch.inference_mode()
+def biggan_class(label, seed, threshold, count=16):
+    """`count` samples of one class with z truncated to |z_i| <= threshold (MAX_TRUNCATION = barely truncated)."""
+    G = model(check_model("biggan", ("biggan",)))
+    label, seed, threshold = check_class(label), common.check_seed(seed), check_threshold(threshold)
+    z = truncated_latents(count, G.latent_dim, threshold, torch.Generator().manual_seed(seed)).to(default_device())
+    images = G(z, torch.full((count,), label, device=z.device)).cpu()
+    return common.image_grid(images, nrow=8, scale=SCALE)
+
+
+@torch.inference_mode()
+def biggan_interpolate(label_a, label_b, seed_a, seed_b, threshold, steps=8):
+    """Rows: z from seed A to seed B within class A; then the class embedding from A to B at seed A's z; both
+    linear (the class embedding is shared by every block, so blending it morphs one class into the other)."""
+    G = model(check_model("biggan", ("biggan",)))
+    a, b = check_class(label_a), check_class(label_b)
+    threshold = check_threshold(threshold)
+    za, zb = (truncated_latents(1, G.latent_dim, threshold, torch.Generator().manual_seed(common.check_seed(s)))
+              for s in (seed_a, seed_b))
+    t_ = torch.linspace(0, 1, steps)[:, None]
+    within = G(torch.lerp(za, zb, t_).to(default_device()), torch.full((steps,), a, device=default_device())).cpu()
+    shared = torch.lerp(G.shared.weight[a], G.shared.weight[b], t_.to(G.shared.weight))     # (steps, shared_dim)
+    original = G.shared
+    try:  # the embedding lookup replaced by the blended rows, for this call only
+        G.shared = _Fixed(shared)
+        across = G(za.expand(steps, -1).to(default_device()), torch.arange(steps, device=default_device())).cpu()
+    finally:
+        G.shared = original
+    return common.image_grid(torch.cat([within, across]), nrow=steps, scale=SCALE)
+
+
+class _Fixed(torch.nn.Module):
+    """Stands in for an nn.Embedding: row i for label i."""
+
+    def __init__(self, rows: torch.Tensor):
+        super().__init__()
+        self.rows = rows
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.rows[labels]
+
+
+def truncation_plot():
+    """FD / precision / recall / class accuracy against the truncation threshold, from the checkpoint's metrics."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from models.hub import checkpoint_folder
+
+    check_model("biggan", ("biggan",))
+    path = checkpoint_folder(CHECKPOINTS["biggan"][0], "biggan") / "metrics.json"
+    curve = json.loads(path.read_text()).get("truncation_curve") if path.exists() else None
+    if not curve:
+        raise common.gr_error("This BigGAN checkpoint has no truncation curve: python -m train.evaluate ... or retrain")
+    x = [r["threshold"] if r["threshold"] is not None else MAX_TRUNCATION for r in curve]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot(x, [r["FD"] for r in curve], "o-")
+    left.set(xlabel="truncation threshold (rightmost: none)", ylabel="FD (lower is better)")
+    for key in ("precision", "recall", "class_accuracy"):
+        right.plot(x, [r[key] for r in curve], "o-", label=key)
+    right.set(xlabel="truncation threshold (rightmost: none)", ylim=(0, 1))
+    right.legend()
+    fig.tight_layout()
+    out = common.temporary_file(".png")
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
 def samplers() -> dict[str, common.Sampler]:
     def sampler(key):
         @torch.inference_mode()
@@ -257,8 +370,11 @@ def samplers() -> dict[str, common.Sampler]:
             z = common.latents(seed, n, G.latent_dim).to(default_device())
             if key == "progan":
                 return G(z).cpu()
-            return G(z, noise_mode="random", generator=noise_generator(seed)).cpu()
-        return common.Sampler(sample, CHECKPOINTS[key][2], TITLE, DATASET)
+            if key == "biggan":  # sample i of class i % 10, untruncated
+                return G(z, torch.arange(n, device=z.device) % G.num_classes).cpu()
+            # StyleGANs have no output tanh (NVlabs clamps at display); the Compare tab wants [-1, 1]
+            return G(z, noise_mode="random", generator=noise_generator(seed)).clamp(-1, 1).cpu()
+        return common.Sampler(sample, CHECKPOINTS[key][2], TITLE, DATASET, unconditional=key != "biggan")
 
     return {CHECKPOINTS[k][0]: sampler(k) for k in available()}
 
@@ -272,7 +388,7 @@ def build() -> None:
         with gr.Row():
             gr.Markdown(t("missing"))
             gr.Markdown(", ".join(missing), elem_classes=i18n.VERBATIM)  # checkpoint names: data
-    choices = [(CHECKPOINTS[k][2], k) for k in style]
+    choices = [(t(f"model_{k}"), k) for k in style]
     default = style[-1] if style else None
     with gr.Tab(t("tab_mixing")):
         gr.Markdown(t("mixing_help"))
@@ -324,4 +440,27 @@ def build() -> None:
                api_name="stylegan_noise")
     compare_droplets.click(droplets, [droplet_seeds, resolution], [droplet_gallery, droplet_report],
                            api_name="stylegan_droplets")
+    with gr.Tab(t("tab_biggan")):
+        from train.data import FASHION_MNIST_CLASSES
+
+        gr.Markdown(t("biggan_help"))
+        with gr.Row():
+            classes = [(t(f"class_{i}"), name) for i, name in enumerate(FASHION_MNIST_CLASSES)]
+            label = gr.Dropdown(classes, value="Sneaker", label=t("class"))
+            label_b = gr.Dropdown(classes, value="Bag", label=t("class_b"))
+            big_seed = uploads.integer_box(t("seed"))
+            big_seed_b = uploads.integer_box(t("seed_b"), value=1)
+            threshold = gr.Slider(0.05, MAX_TRUNCATION, value=MAX_TRUNCATION, step=0.05, label=t("threshold"))
+        with gr.Row():
+            sample_class = gr.Button(t("sample_class"), variant="primary")
+            interpolate = gr.Button(t("interpolate"))
+            show_curve = gr.Button(t("show_curve"))
+        with gr.Row():
+            big_image = gr.Image(label=t("image"), type="pil", format="png")
+            curve = gr.Image(label=t("curve"), type="filepath")
+
     grow.click(progan_growth, [progan_seed, stage, alpha], progan_image, api_name="progan_growth")
+    sample_class.click(biggan_class, [label, big_seed, threshold], big_image, api_name="biggan_class")
+    interpolate.click(biggan_interpolate, [label, label_b, big_seed, big_seed_b, threshold], big_image,
+                      api_name="biggan_interpolate")
+    show_curve.click(truncation_plot, None, curve, api_name="biggan_truncation_curve")

@@ -273,5 +273,32 @@ def test_tab_progan_growth_and_samplers(tab):
     low, high = tab.progan_growth(0, 0, 1.0), tab.progan_growth(0, 2, 0.5)
     assert low.size == high.size  # every stage shown at the final size
     samplers = tab.samplers()
-    assert set(samplers) == {c[0] for c in tab.CHECKPOINTS.values()}
+    assert set(samplers) == {tab.CHECKPOINTS[k][0] for k in tab.available()}
     assert samplers["stylegan2-fashion-styles"].sample(1, 3).shape == (3, 3, 16, 16)
+
+
+def test_tab_biggan(tab, monkeypatch, tmp_path):
+    import json
+
+    import gradio as gr
+
+    from models.biggan import BigGAN
+
+    torch.manual_seed(0)
+    G = BigGAN(latent_dim=12, num_classes=10, shared_dim=8, channels=(16, 16, 8), attention_resolution=8).eval()
+    models = {k: tab.model(k) for k in tab.available()} | {"biggan": G}
+    monkeypatch.setattr(tab, "available", lambda: tuple(models))
+    monkeypatch.setattr(tab, "model", models.__getitem__)
+    assert tab.biggan_class("Bag", 0, 0.5).size[0] > 0
+    grid = tab.biggan_interpolate("Sneaker", "Bag", 0, 1, 1.0)
+    assert 3.5 < grid.size[0] / grid.size[1] < 4.1  # 8 columns, 2 rows
+    assert isinstance(G.shared, torch.nn.Embedding)  # put back after the blend
+    with pytest.raises(gr.Error, match="Class must be one of"):
+        tab.biggan_class("Hat", 0, 1.0)
+    with pytest.raises(gr.Error, match="Truncation threshold"):
+        tab.biggan_class("Bag", 0, 0.0)
+    (tmp_path / "metrics.json").write_text(json.dumps({"truncation_curve": [
+        {"threshold": t_, "FD": 1.0, "precision": 0.5, "recall": 0.5, "class_accuracy": 0.9} for t_ in (0.5, None)]}))
+    monkeypatch.setattr("models.hub.checkpoint_folder", lambda name, family=None: tmp_path)
+    assert tab.truncation_plot().endswith(".png")
+    assert tab.samplers()["biggan-fashion-styles"].unconditional is False
