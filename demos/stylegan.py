@@ -133,7 +133,6 @@ STRINGS = {
     "sample_class": ("Sample the class", "클래스 샘플링"),
     "show_curve": ("Truncation curve", "절단 곡선"),
     "curve": ("FD, precision, recall, class accuracy vs truncation", "절단에 따른 FD, 정밀도, 재현율, 클래스 정확도"),
-    "report": ("Numbers", "수치"),
 }
 t = i18n.Translator(__name__, STRINGS)
 
@@ -311,24 +310,8 @@ def biggan_interpolate(label_a, label_b, seed_a, seed_b, threshold, steps=8):
     t_ = torch.linspace(0, 1, steps)[:, None]
     within = G(torch.lerp(za, zb, t_).to(default_device()), torch.full((steps,), a, device=default_device())).cpu()
     shared = torch.lerp(G.shared.weight[a], G.shared.weight[b], t_.to(G.shared.weight))     # (steps, shared_dim)
-    original = G.shared
-    try:  # the embedding lookup replaced by the blended rows, for this call only
-        G.shared = _Fixed(shared)
-        across = G(za.expand(steps, -1).to(default_device()), torch.arange(steps, device=default_device())).cpu()
-    finally:
-        G.shared = original
-    return common.image_grid(torch.cat([within, across]), nrow=steps, scale=SCALE)
-
-
-class _Fixed(torch.nn.Module):
-    """Stands in for an nn.Embedding: row i for label i."""
-
-    def __init__(self, rows: torch.Tensor):
-        super().__init__()
-        self.rows = rows
-
-    def forward(self, labels: torch.Tensor) -> torch.Tensor:
-        return self.rows[labels]
+    across = G(za.expand(steps, -1).to(default_device()), class_embedding=shared)
+    return common.image_grid(torch.cat([within, across.cpu()]), nrow=steps, scale=SCALE)
 
 
 def truncation_plot():

@@ -108,9 +108,12 @@ class BigGAN(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         self.output = nn.Sequential(nn.BatchNorm2d(channels[-1]), nn.ReLU(),
                                     sn(nn.Conv2d(channels[-1], image_channels, 3, padding=1)), nn.Tanh())
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+                class_embedding: torch.Tensor | None = None) -> torch.Tensor:
+        """`class_embedding` (B, shared_dim) in place of the labels' rows of the shared embedding: a blend of two
+        classes' rows morphs one class into the other (the tab's between-class interpolation)."""
         chunks = z.split(self.chunk, 1)
-        shared = self.shared(labels)
+        shared = self.shared(labels) if class_embedding is None else class_embedding
         h = self.linear(chunks[0]).view(len(z), -1, 4, 4)               # (B, C0, 4, 4)
         for i, (block, chunk) in enumerate(zip(self.blocks, chunks[1:])):
             h = block(h, torch.cat([shared, chunk], 1))                   # (B, C_i, R, R) -> (B, C_i+1, 2R, 2R)

@@ -64,12 +64,6 @@ class Config:
         if self.out_dir is None:
             self.out_dir = f"runs/biggan-{Path(self.dataset).name}"
 
-    def widths(self, text: str) -> tuple[int, ...]:
-        try:
-            return tuple(int(c) for c in text.split(","))
-        except ValueError:
-            raise SystemExit(f"channel lists are comma-separated integers, got {text!r}") from None
-
 
 def class_labels(seed: int, step: int, n: int, num_classes: int) -> torch.Tensor:
     """The fake batch's classes for `step`, uniform, a function of (seed, step) like the latents."""
@@ -78,9 +72,9 @@ def class_labels(seed: int, step: int, n: int, num_classes: int) -> torch.Tensor
 
 def main(cfg: Config) -> BigGAN:
     torch.manual_seed(cfg.seed)
-    G = BigGAN(cfg.latent_dim, cfg.num_classes, cfg.shared_dim, cfg.widths(cfg.g_channels), cfg.attention_resolution,
+    G = BigGAN(cfg.latent_dim, cfg.num_classes, cfg.shared_dim, common.int_list(cfg.g_channels, "g_channels"), cfg.attention_resolution,
                cfg.image_channels)
-    D = ProjectionDiscriminator(cfg.widths(cfg.d_channels), cfg.num_classes, cfg.attention_resolution,
+    D = ProjectionDiscriminator(common.int_list(cfg.d_channels, "d_channels"), cfg.num_classes, cfg.attention_resolution,
                                 cfg.image_channels, cfg.image_size)
     opt_g = torch.optim.Adam(G.parameters(), cfg.lr_g, betas=(0.0, 0.999), eps=1e-6)
     opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=(0.0, 0.999), eps=1e-6)

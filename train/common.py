@@ -42,6 +42,14 @@ def _convert(text: str, annotation, name: str):
         raise SystemExit(f"--{name} expects {annotation.__name__}, got {text!r}") from None
 
 
+def int_list(text: str, name: str) -> tuple[int, ...]:
+    """'128,128,64' -> (128, 128, 64): the channel lists trainers take as one --option."""
+    try:
+        return tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--{name} must be comma-separated integers, got {text!r}") from None
+
+
 def parse_config(config_cls, argv: list[str] | None = None):
     """`--key=value`, `--key value` or bare `--flag` (booleans) over a dataclass's defaults; dashes = underscores."""
     argv = sys.argv[1:] if argv is None else argv

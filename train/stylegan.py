@@ -92,10 +92,7 @@ class Config:
             self.out_dir = f"runs/{self.model}{tag}-{Path(self.dataset).name}"
 
     def channel_list(self) -> tuple[int, ...]:
-        try:
-            return tuple(int(c) for c in self.channels.split(","))
-        except ValueError:
-            raise SystemExit(f"--channels must be comma-separated integers, got {self.channels!r}") from None
+        return common.int_list(self.channels, "channels")
 
 
 def build(cfg: Config):
