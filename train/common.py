@@ -335,9 +335,10 @@ class TrainingRun:
 
     nets["G"] is the network that ships: a GAN's generator, or the one model of a likelihood trainer (VAE, PixelCNN,
     DDPM: `{"G": model}`, one optimiser), whose weight average is what their papers evaluate too (PixelCNN++'s
-    Polyak averaging, DDPM's EMA). It keeps an EMA copy of nets["G"] (what ships), writes the resume file atomically every `cfg.save_every` steps
-    (networks, EMA, optimisers, step, history, wall time and the trainer's `state` dict, e.g. BEGAN's k_t), saves a
-    replay frame `cfg.replay_frames` times over training, and runs unchanged under `accelerate launch`.
+    Polyak averaging, DDPM's EMA). It keeps an EMA copy of nets["G"] (what ships), writes the resume file atomically
+    every `cfg.save_every` steps (networks, EMA, optimisers, step, history, wall time and the trainer's `state` dict,
+    e.g. BEGAN's k_t), saves a replay frame `cfg.replay_frames` times over training (none when replay is None, e.g.
+    for a scoring network such as Wav2Lip's expert), and runs unchanged under `accelerate launch`.
     cfg needs: seed, kimg, max_steps, save_every, replay_frames, ema_decay, out_dir, export_dir, resume, device,
     push_to_hub; and latent_dim, bn_batches where G has BatchNorm.
     """
@@ -395,7 +396,8 @@ class TrainingRun:
             if self.history and self.history[-1]["step"] == step:
                 progress.set_postfix({k: f"{v:.3f}" for k, v in self.history[-1].items() if k.endswith("loss")})
             done = step + 1
-            if self.accelerator.is_main_process and (done % replay_every == 0 or done == self.last_step):
+            if self.replay and self.accelerator.is_main_process and (done % replay_every == 0
+                                                                     or done == self.last_step):
                 self.save_replay_frame(done)
             if done % cfg.save_every == 0 or done == self.last_step:
                 self.step, elapsed = done, time.time() - start
