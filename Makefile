@@ -60,6 +60,7 @@ bench: data
 	$(PY) -m bench.ddpm
 	$(PY) -m bench.style
 	$(PY) -m bench.load
+	$(PY) -m bench.wav2lip
 
 clean:
 	rm -rf $(VENV) .gradio .pytest_cache

@@ -8,8 +8,9 @@ import gradio and every tab (a training machine, a GPU box say, need not have th
 def __getattr__(name: str):
     if name != "TABS":
         raise AttributeError(f"module 'demos' has no attribute {name!r}")
-    from demos import compare, conditional, dcgan, diffusion, objectives, pixelcnn, style, stylegan, translation, vae
+    from demos import (compare, conditional, dcgan, diffusion, objectives, pixelcnn, style, stylegan, translation, vae,
+                       wav2lip)
 
     globals()["TABS"] = tabs = [dcgan, objectives, conditional, vae, pixelcnn, diffusion, translation, style, stylegan,
-                                compare]
+                                wav2lip, compare]
     return tabs

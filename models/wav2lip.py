@@ -96,12 +96,13 @@ def mel_window(mel: np.ndarray, frame: int, fps: float = FPS) -> np.ndarray | No
     return window if window.shape[1] == MEL_STEP else None
 
 
-def mel_chunks(mel: np.ndarray, num_frames: int, fps: float = FPS) -> np.ndarray:
-    """One (80, 16) window per video frame for inference, (num_frames, 80, 16); past the audio's end the last full
-    window repeats (the official inference does the same)."""
+def mel_chunks(mel: np.ndarray, num_frames: int, fps: float = FPS, first: int = 0) -> np.ndarray:
+    """One (80, 16) window per video frame for inference, frames first .. first + num_frames - 1, (num_frames, 80,
+    16); past the audio's end the last full window repeats (the official inference does the same). `first` lets a
+    long video take its windows chunk by chunk."""
     if mel.shape[1] < MEL_STEP:
         mel = np.pad(mel, ((0, 0), (0, MEL_STEP - mel.shape[1])), constant_values=-MAX_ABS_VALUE)
-    starts = np.minimum([mel_index(i, fps) for i in range(num_frames)], mel.shape[1] - MEL_STEP)
+    starts = np.minimum([mel_index(i, fps) for i in range(first, first + num_frames)], mel.shape[1] - MEL_STEP)
     return np.stack([mel[:, s:s + MEL_STEP] for s in starts]) if num_frames else np.zeros((0, N_MELS, MEL_STEP),
                                                                                          np.float32)
 

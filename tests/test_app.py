@@ -18,7 +18,7 @@ def test_every_tab_is_built_from_demos_tabs():
     import app
 
     assert [t.TITLE for t in demos.TABS] == ["DCGAN", "GAN objectives", "Conditional GANs", "VAE & AE", "PixelCNN / PixelRNN",
-                                            "Diffusion (DDPM)", "Image-to-image", "Style transfer", "Style-based GANs",
+                                            "Diffusion (DDPM)", "Image-to-image", "Style transfer", "Style-based GANs", "Wav2Lip",
                                             "Compare"]
     assert app.demo.title.startswith("genzoo")
 
