@@ -28,7 +28,8 @@ t = i18n.Translator(__name__, {"header": HEADER})
 
 def build() -> gr.Blocks:
     # delete_cache: gradio removes its cached copies of uploads and outputs older than an hour, every half hour.
-    with gr.Blocks(title="genzoo: generative models of a GAN lecture", delete_cache=(1800, 3600)) as blocks:
+    # fill_width: the page uses the window, so the eleven tab names fit one row on a laptop screen
+    with gr.Blocks(title="genzoo: generative models of a GAN lecture", delete_cache=(1800, 3600), fill_width=True) as blocks:
         with gr.Row():
             gr.Markdown(t("header"))
             language = i18n.language_switch()

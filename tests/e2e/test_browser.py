@@ -63,7 +63,8 @@ def test_the_ui_follows_the_browser_language(app_url, locale, language, other):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 1100}).new_page()
+            # 1440 px: eleven tabs fit on one row in both languages (narrower, gradio folds the last ones into a "..." menu)
+            page = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1100}).new_page()
             page.goto(app_url, wait_until="networkidle", timeout=60_000)
             for name in names:
                 expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
