@@ -170,3 +170,19 @@ def test_options_are_checked():
         D.run(str(EXAMPLE), str(EXAMPLE.with_suffix(".wav")), "", 0, 10, 0, 0, 9, True, 5)
     with pytest.raises(gr.Error, match="Upload a face video"):
         D.run(None, str(EXAMPLE.with_suffix(".wav")), "", 0, 10, 0, 0, 1, True, 5)
+
+
+def test_the_cascade_box_maps_onto_the_training_crop():
+    """CASCADE_TO_CROP turns the offline detector's box into the crop Wav2Lip was trained on (the talking faces'
+    true box grown at the chin), on frames of test identities."""
+    from train import talking_faces as T
+
+    if not T.espeak_available():
+        pytest.skip("espeak-ng not installed (make data installs it)")
+    cfg, find, overlaps = T.Config(), D.CascadeDetector(), []
+    for identity in (29, 35, 43, 46):
+        clip = T.render_clip(cfg, identity, 0, only=[10, 30])
+        for frame, box in zip(clip["frames"], clip["boxes"]):
+            found = find(frame)
+            overlaps.append(0.0 if found is None else T._iou(found, T.crop_box(box)))
+    assert np.median(overlaps) >= 0.7, overlaps

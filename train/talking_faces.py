@@ -1211,6 +1211,7 @@ def contact_sheet(cfg: Config, path: str | Path, identities: int = 8) -> Path:
 
 def main(cfg: Config) -> dict:
     manifest = build(cfg)
+    sheet = contact_sheet(cfg, Path(cfg.out_dir) / "contact_sheet.png")  # a look at the set, outside its checksum
     counts = manifest["counts"]
     print(f"{counts['clips']} clips ({counts['frames']} frames, {counts['seconds'] / 60:.1f} min) of "
           f"{counts['identities']} identities in {cfg.out_dir}; sha256 {manifest['sha256'][:16]}; "
@@ -1220,6 +1221,7 @@ def main(cfg: Config) -> dict:
         d = manifest["lbp_face_detection"]
         print(f"LBP face cascade: finds a face in {d['found']:.0%} of {d['frames']} frames, the true face in "
               f"{d['matched']:.0%}")
+    print(f"contact sheet: {sheet}")
     return manifest
 
 
