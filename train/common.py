@@ -265,6 +265,17 @@ def latents(seed: int, step: int, n: int, dim: int) -> torch.Tensor:
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed * 1_000_003 + step + 1))
 
 
+def linear_decay(optimizers, lr: float, step: int, total_steps: int, decay_steps: int) -> float:
+    """Set every param group's learning rate to `lr`, decayed linearly to 0 over the last `decay_steps` of
+    `total_steps` (pix2pix/CycleGAN's schedule; 0 = constant). A function of the step alone, so a resumed run gets
+    the same rates as an uninterrupted one. Returns the rate set."""
+    rate = lr * min(1.0, (total_steps - step) / max(1, decay_steps))
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+    return rate
+
+
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     for e, p in zip(ema.parameters(), model.parameters()):

@@ -315,12 +315,9 @@ def train_unpaired(cfg: Config) -> CycleGAN | DiscoGAN:
     model, D = run.nets["G"], run.nets["D"]
     pools = {side: ImagePool(cfg.pool_size) for side in "AB"}
     pools["A"].images, pools["B"].images = run.state["pool_a"], run.state["pool_b"]
-    decay_from = run.total_steps // 2 if cycle else run.total_steps  # DiscoGAN: a constant learning rate
+    decay_steps = run.total_steps - run.total_steps // 2 if cycle else 0  # DiscoGAN: a constant learning rate
     for step in run.steps():
-        lr = cfg.lr * min(1.0, (run.total_steps - step) / max(1, run.total_steps - decay_from))
-        for optimizer in run.optimizers.values():
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+        lr = common.linear_decay(run.optimizers.values(), cfg.lr, step, run.total_steps, decay_steps)
         if folder_pairs:
             real_a, real_b = batch(domain_a, cfg.batch_size, cfg.seed, step, rank=run.rank, world=run.world)[:2]
         else:  # two permutations (seed, seed + 1): which A meets which B changes every epoch
@@ -450,13 +447,9 @@ def train_stargan(cfg: Config) -> StarGenerator:
 
     run = common.TrainingRun(cfg, {"G": G, "D": D}, optimizers, cfg.batch_size, replay=replay, panels=STAR_PANELS)
     G, D = run.nets["G"], run.nets["D"]
-    decay_from = run.total_steps // 2
     g_parts = {}
     for step in run.steps():
-        lr = cfg.lr * min(1.0, (run.total_steps - step) / max(1, run.total_steps - decay_from))
-        for optimizer in run.optimizers.values():
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+        lr = common.linear_decay(run.optimizers.values(), cfg.lr, step, run.total_steps, run.total_steps - run.total_steps // 2)
         x, c = attribute_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world)
         x, c = x.to(run.device), c.to(run.device)
         target = c[torch.randperm(len(c), generator=run.rng).to(run.device)]  # the authors' shuffled labels
