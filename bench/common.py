@@ -30,12 +30,20 @@ def median_seconds(fn, repeats: int = 20, warmup: int = 3, min_time: float = 0.0
     return statistics.median(samples)
 
 
-def matmul_ceiling(threads: int, size: int = 2048, repeats: int = 15) -> float:
-    """GFLOP/s of a square fp32 matmul with `threads` threads: the practical peak the models are compared with."""
+def matmul_ceiling(threads: int, size: int = 2048, repeats: int = 15) -> dict[str, float]:
+    """GFLOP/s of a size x size x size fp32 matrix product with `threads` threads, through each GEMM engine PyTorch
+    ships: "mkl" (torch.matmul) and "onednn" (the same product as a 1x1 convolution over size pixels of a
+    channels-last image). The larger is the practical peak that models are compared with: on some CPUs one engine
+    is twice as fast as the other (MKL on AMD EPYC: ~200 vs oneDNN's ~390 GFLOP/s), and a ceiling from the slower
+    one would let a model run at "more than 100 %" of it."""
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
-    seconds = median_seconds(lambda: a @ b, repeats=repeats)
-    return 2 * size**3 / seconds / 1e9
+    image = torch.randn(1, size, size // 32, 32).contiguous(memory_format=torch.channels_last)  # size pixels
+    filters = b.reshape(size, size, 1, 1)
+    flops = 2 * size**3 / 1e9
+    with torch.inference_mode():
+        return {"mkl": flops / median_seconds(lambda: a @ b, repeats=repeats),
+                "onednn": flops / median_seconds(lambda: torch.nn.functional.conv2d(image, filters), repeats=repeats)}
 
 
 def machine() -> dict:

@@ -19,6 +19,8 @@ The bundled MNIST model uses 32 px (MNIST padded by 2) and width 64 in both netw
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
@@ -124,12 +126,15 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 class FusedGenerator(nn.Module):
     """Inference-only form of a trained `Generator`, with the same outputs up to float rounding.
 
-    Three exact rewrites let the CPU spend its time in one large matrix multiply per layer (a transposed convolution
-    *is* a GEMM followed by col2im), without oneDNN's per-call overhead at batch 1 or PyTorch's slow `F.fold`:
+    A transposed convolution *is* a GEMM (every input pixel times the kernel gives that pixel's k x k output patch)
+    followed by col2im (each output pixel sums the patch entries that land on it). Three exact rewrites let the CPU
+    spend its time in one large matrix multiply per layer, without PyTorch's slow `F.fold`:
     - each eval-mode BatchNorm is folded into the transposed convolution before it (scale the weights, add a bias);
-    - activations stay channels-last, (B, H, W, C), so every layer is `x @ W` over all pixels of the batch at once,
-      giving each input pixel's k x k output patch; no transposes between layers;
-    - col2im adds those patches into the upsampled image phase by phase: (k / stride)^2 shifted adds per layer.
+    - activations stay channels-last, (B, H, W, C), and each layer's GEMM is a 1x1 convolution on them, so oneDNN (or
+      PyTorch's own GEMM for tiny inputs) writes a table with one row of C_out values per (input pixel, tap);
+    - col2im is one `embedding_bag` (sum mode) over that table: output pixel (oy, ox) is the bag of the rows with
+      oy = stride*i + ky - padding (and the same in x), so crop and patch sum are one multithreaded pass that writes
+      the next layer's input contiguously; bias and activation follow in place.
     The first layer, from a 1x1 input, is a plain linear map. Built by `Generator.fuse()`; never saved (the
     checkpoint stays the paper's module). bench/dcgan.py measures both forms.
     """
@@ -150,38 +155,48 @@ class FusedGenerator(nn.Module):
             folded.append((weight, bias, layer.stride[0], layer.padding[0]))
         weight, bias, _, _ = folded[0]
         c_in, self.start_channels, self.start, _ = weight.shape
-        self.register_buffer("w0", weight.reshape(c_in, -1).contiguous())               # (latent, C*s*s)
-        self.register_buffer("b0", bias.repeat_interleave(self.start**2).contiguous())  # per output element
+        # (latent, C, s, s) -> columns ordered (y, x, C): the linear map's output is channels-last already
+        self.register_buffer("w0", weight.permute(0, 2, 3, 1).reshape(c_in, -1).contiguous())
+        self.register_buffer("b0", bias.repeat(self.start**2).contiguous())  # per output element, (y, x, C) order
         self.shapes = []  # (stride, padding, k) per upsampling layer
         for j, (weight, bias, stride, padding) in enumerate(folded[1:]):
             c_in, c_out, k, _ = weight.shape
-            if k % stride:
-                raise ValueError(f"FusedGenerator needs kernel size divisible by stride, got k={k}, stride={stride}")
-            # columns ordered (ky, kx, C_out) so a GEMM's output is already channels-last patches
-            self.register_buffer(f"w{j + 1}", weight.permute(0, 2, 3, 1).reshape(c_in, k * k * c_out).contiguous())
+            # 1x1-convolution filters ordered (ky, kx, C_out): the GEMM's output rows are the col2im table's rows
+            self.register_buffer(f"w{j + 1}", weight.permute(2, 3, 1, 0).reshape(k * k * c_out, c_in, 1, 1).contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
             self.shapes.append((stride, padding, k))
         self.latent_dim = generator.latent_dim
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
-        # (B, latent) -> (B, C, s, s) -> channels-last (B, s, s, C)
-        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start_channels, self.start, self.start)
-        x = x.permute(0, 2, 3, 1)
+        # (B, latent) -> channels-last (B, s, s, C)
+        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start, self.start, self.start_channels)
         for j, (stride, padding, k) in enumerate(self.shapes):
             w, bias = getattr(self, f"w{j + 1}"), getattr(self, f"b{j + 1}")
             h, c_out = x.shape[1], bias.shape[0]
-            # (B*H*W, C_in) @ (C_in, k*k*C_out) -> every input pixel's k x k patch of the output
-            patches = (x.reshape(b * h * h, -1) @ w).view(b, h, h, k, k, c_out)
-            # col2im by output phase: with k = r * stride, output row stride*m + phase gets taps ky = stride*a + phase
-            # from input rows m - a (a < r), so r*r shifted adds (4 here) build all stride*stride phases at once.
-            r = k // stride
-            patches = patches.view(b, h, h, r, stride, r, stride, c_out)
-            out = bias.expand(b, h + r - 1, stride, h + r - 1, stride, c_out).clone()  # (B, m, phase_y, n, phase_x, C)
-            for a in range(r):
-                for a_x in range(r):
-                    out[:, a:a + h, :, a_x:a_x + h].add_(patches[:, :, :, a, :, a_x].transpose(2, 3))
-            size = (h + r - 1) * stride  # before cropping the padding
-            x = out.view(b, size, size, c_out)[:, padding:size - padding, padding:size - padding]
+            # (B, H, W, C_in) -> table of (B*H*W*k*k, C_out): row ((b*H + i)*W + j)*k*k + ky*k + kx is tap (ky, kx)
+            table = nn.functional.conv2d(x.permute(0, 3, 1, 2), w).permute(0, 2, 3, 1).reshape(-1, c_out)
+            indices, offsets = col2im_bags(h, k, stride, padding, b, z.device)
+            size = (h - 1) * stride - 2 * padding + k
+            x = nn.functional.embedding_bag(indices, table, offsets, mode="sum").view(b, size, size, c_out).add_(bias)
             x = x.relu_() if j + 1 < len(self.shapes) else x.tanh_()
         return x.permute(0, 3, 1, 2)  # (B, C, H, W), as the paper's module returns
+
+
+@functools.lru_cache(maxsize=32)
+def col2im_bags(size: int, kernel: int, stride: int, padding: int, batch: int,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices, offsets) of the `embedding_bag` that is a transposed convolution's col2im, for `batch` samples of
+    size x size inputs: output pixel (oy, ox) of sample b sums the table rows ((b*size + i)*size + j)*k*k + ky*k + kx
+    with oy = stride*i + ky - padding and ox = stride*j + kx - padding. Built once per layer shape and batch size
+    (a few ms), then cached."""
+    out = (size - 1) * stride - 2 * padding + kernel
+    taps = [[(i, o + padding - stride * i) for i in range(size) if 0 <= o + padding - stride * i < kernel]
+            for o in range(out)]  # per output row: (input row, kernel row)
+    per_pixel = [[((i * size + j) * kernel + ky) * kernel + kx for i, ky in taps[oy] for j, kx in taps[ox]]
+                 for oy in range(out) for ox in range(out)]
+    lengths = torch.tensor([len(bag) for bag in per_pixel])
+    one = torch.tensor([row for bag in per_pixel for row in bag])
+    indices = (one + torch.arange(batch)[:, None] * (size * size * kernel * kernel)).flatten()  # sample b: b tables on
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.repeat(batch).cumsum(0)[:-1]])
+    return indices.to(device), offsets.to(device)
