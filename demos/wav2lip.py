@@ -40,6 +40,7 @@ FPS = 25                      # every video is resampled to this (the models' ra
 MAX_SECONDS = 60              # lip-synced per request; longer audio is cut, with a message
 DEFAULT_SECONDS = 20
 MAX_SHORT_SIDE = 720          # frames above 720p are downscaled before anything else
+MIN_SIDE = 32                 # frames smaller than this (after the resize factor) cannot hold a face to redraw
 MAX_TEXT_CHARS = 500          # typed text spoken by espeak-ng
 SCORE_SECONDS = 20            # SyncNet scores the first 20 s with faces (its cost grows with the offsets searched)
 CHUNK = 64                    # frames per chunk through the generator and the encoder
@@ -124,6 +125,14 @@ def output_size(size: tuple[int, int], resize_factor: int = 1) -> tuple[int, int
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
+def check_size(size: tuple[int, int], what: str) -> tuple[int, int]:
+    """`size` unless a side is under MIN_SIDE, where no face fits (a gr.Error naming the allowed sizes)."""
+    if min(size) < MIN_SIDE:
+        raise common.gr_error(f"The {what} is {size[0]}x{size[1]} pixels after the resize factor; at least "
+                              f"{MIN_SIDE} px on each side is needed (faces of about 96 px or more work best)")
+    return size
+
+
 def video_frames(path, size: tuple[int, int]):
     """RGB uint8 frames of `size` at 25 fps, decoded one at a time (ffmpeg's fps filter makes any input, variable
     frame rates included, a constant 25 fps)."""
@@ -161,12 +170,16 @@ class Source:
                 is_image = False
             if is_image:
                 common.check_image_file(path)
-                rgb = np.asarray(Image.open(path).convert("RGB"))
-                size = output_size((rgb.shape[1], rgb.shape[0]), resize_factor)
+                try:
+                    rgb = np.asarray(Image.open(path).convert("RGB"))
+                except Exception as error:  # a header that parses over pixels that do not (truncated, corrupt)
+                    raise common.gr_error(f"The photo cannot be decoded ({type(error).__name__}); upload a complete "
+                                          "PNG or JPEG face photo, or a video") from None
+                size = check_size(output_size((rgb.shape[1], rgb.shape[0]), resize_factor), "photo")
                 still = np.asarray(Image.fromarray(rgb).resize(size, Image.BICUBIC))
                 return cls(path, still, size, {"still": True})
         info = probe_video(path)
-        return cls(path, None, output_size(info["size"], resize_factor), info)
+        return cls(path, None, check_size(output_size(info["size"], resize_factor), "video"), info)
 
     def frames(self, limit: int):
         """The first `limit` frames (fewer when the video is shorter)."""
@@ -612,6 +625,6 @@ def build() -> None:
     if examples:
         i18n.examples([[str(p), str(p.with_suffix(".wav")), ""] for p in examples if p.with_suffix(".wav").exists()],
                       inputs=[video, audio, text], headers=[t("video"), t("audio"), t("text")])
-    show.click(preview_boxes, [video, top, bottom, left, right, resize], boxes)
+    show.click(preview_boxes, [video, top, bottom, left, right, resize], boxes, api_name="wav2lip_preview")
     go.click(lip_sync_request, [video, audio, text, top, bottom, left, right, resize, smooth, max_seconds],
-             [output, scores, status])
+             [output, scores, status], api_name="wav2lip")
