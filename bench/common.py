@@ -34,8 +34,8 @@ def matmul_ceiling(threads: int, size: int = 2048, repeats: int = 15) -> dict[st
     """GFLOP/s of a size x size x size fp32 matrix product with `threads` threads, through each GEMM engine PyTorch
     ships: "mkl" (torch.matmul) and "onednn" (the same product as a 1x1 convolution over size pixels of a
     channels-last image). The larger is the practical peak that models are compared with: on some CPUs one engine
-    is twice as fast as the other (MKL on AMD EPYC: ~200 vs oneDNN's ~390 GFLOP/s), and a ceiling from the slower
-    one would let a model run at "more than 100 %" of it."""
+    is twice as fast as the other (this project's AMD EPYC VM: MKL ~200, oneDNN ~410 GFLOP/s), and a ceiling
+    from the slower one would let a model run at "more than 100 %" of it."""
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
     image = torch.randn(1, size, size // 32, 32).contiguous(memory_format=torch.channels_last)  # size pixels

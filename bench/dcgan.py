@@ -53,10 +53,10 @@ def main() -> dict:
                      "gflop_per_batch": work[batch] / 1e9, "gflops": work[batch] / t / 1e9,
                      "fraction_of_ceiling": statistics.median(ratios), "fraction_per_round": ratios})
     result = {"machine": machine(), "rounds": ROUNDS, "matmul_ceiling_gflops": statistics.median(ceilings),
-              "matmul_ceiling_per_round": ceilings, "engines_per_round": engines, "targets": {"batch64_fraction": 0.75, "batch1_fraction": 0.35},
-              "rows": rows}
-    print(f"matmul ceiling ({THREADS} threads, 2048^3 fp32, the faster engine): median {statistics.median(ceilings):.1f} "
-          f"GFLOP/s over {ROUNDS} rounds (min {min(ceilings):.1f}, max {max(ceilings):.1f}); medians per engine: "
+              "matmul_ceiling_per_round": ceilings, "engines_per_round": engines,
+              "targets": {"batch64_fraction": 0.75, "batch1_fraction": 0.35}, "rows": rows}
+    print(f"matmul ceiling ({THREADS} threads, 2048^3 fp32, the faster engine): "
+          f"median {statistics.median(ceilings):.1f} GFLOP/s over {ROUNDS} rounds (min {min(ceilings):.1f}, max {max(ceilings):.1f}); medians per engine: "
           + ", ".join(f"{k} {statistics.median(r[k] for r in engines):.1f}" for k in engines[0]))
     print(f"{'variant':>8}{'batch':>6}{'ms/batch':>11}{'samples/s':>11}{'GFLOP/s':>9}{'of ceiling':>12}")
     for r in rows:

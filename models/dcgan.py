@@ -162,7 +162,8 @@ class FusedGenerator(nn.Module):
         for j, (weight, bias, stride, padding) in enumerate(folded[1:]):
             c_in, c_out, k, _ = weight.shape
             # 1x1-convolution filters ordered (ky, kx, C_out): the GEMM's output rows are the col2im table's rows
-            self.register_buffer(f"w{j + 1}", weight.permute(2, 3, 1, 0).reshape(k * k * c_out, c_in, 1, 1).contiguous())
+            filters = weight.permute(2, 3, 1, 0).reshape(k * k * c_out, c_in, 1, 1)  # (ky, kx, C_out) x C_in
+            self.register_buffer(f"w{j + 1}", filters.contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
             self.shapes.append((stride, padding, k))
         self.latent_dim = generator.latent_dim
