@@ -48,6 +48,11 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "이미지를 비교한 값으로, 모델이 도달할 수 있는 최선입니다."),
     "plot": ("Quality (FD, lower is better) vs sampling cost (log10 ms per image)",
              "품질(FD, 낮을수록 좋음) 대 샘플링 비용(이미지당 ms의 log10)"),
+    "others": ("**Every other bundled checkpoint**: translators, style transfer, lip sync and the evaluation kit's "
+               "judges, which sample nothing from noise, with the headline numbers of their own protocols (each "
+               "model card has all of them).",
+               "**그 밖의 모든 체크포인트**: 잡음에서 샘플을 만들지 않는 변환 모델, 스타일 전이, 립싱크, 평가 도구의 "
+               "판정 모델과 각자의 평가 방식에 따른 주요 수치입니다 (전체 수치는 각 모델 카드에 있습니다)."),
     "tab_replays": ("Training replays", "학습 과정 재생"),
     "checkpoint": ("Checkpoint", "체크포인트"),
     "position": ("Position in training (0 = start, 1 = end)", "학습 중 위치 (0 = 시작, 1 = 끝)"),
@@ -130,6 +135,18 @@ def leaderboard_rows() -> list[list]:
     return rows
 
 
+OTHER_COLUMNS = ["checkpoint", "model", "numbers (its own protocol)", "protocol", "parameters", "train min"]
+
+
+def other_rows() -> list[list]:
+    """One row per bundled checkpoint that samples nothing from noise (the board's "others")."""
+    def number(value):
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    return [[r["checkpoint"], r["model"], " · ".join(f"{k} {number(v)}" for k, v in r["numbers"].items()),
+             r["protocol"], r["parameters"], r.get("train_minutes")] for r in leaderboard().get("others", [])]
+
+
 def protocol_markdown() -> str:
     board = leaderboard()
     if board.get("missing"):
@@ -190,6 +207,9 @@ def build() -> None:
         if leaderboard()["rows"]:
             gr.ScatterPlot(cost_plot(), x="log10 ms per image", y="FD", color="family", tooltip=["checkpoint", "FD"],
                            title=t("plot"), height=360)
+        if leaderboard().get("others"):
+            gr.Markdown(t("others"))
+            gr.Dataframe(other_rows(), headers=OTHER_COLUMNS, interactive=False, wrap=True)
     with gr.Tab(t("tab_replays")):
         names = with_replay()
         with gr.Row():

@@ -22,6 +22,13 @@ def test_leaderboard_row_agrees_with_the_card_and_the_weights():
     assert row["parameters"] == sum(t.numel() for t in G.state_dict().values())
     assert row["sampling_ms_per_image"] > 0 and row["train_minutes"] > 0 and row["train_hardware"]
     assert board["floors"]["mnist"]["FD"] == card["floor"]["FD"] and "seed 2024" in board["protocols"]["mnist"]
+    # every other bundled checkpoint is a row of "others", with its card's title and its own numbers
+    others = {r["checkpoint"]: r for r in board["others"]}
+    bundled = {f.name for f in CHECKPOINTS.iterdir() if (f / "model.safetensors").exists()}
+    assert set(others) == bundled - {"dcgan-mnist"}
+    judge = others["classifier-mnist"]
+    assert judge["numbers"]["test_accuracy"] >= 0.99 and judge["model"] == "Evaluation classifier for mnist"
+    assert judge["parameters"] > 0 and judge["train_minutes"] > 0
 
 
 def test_same_seed_goes_through_every_unconditional_model_deterministically():
@@ -49,7 +56,9 @@ def test_leaderboard_table_has_a_floor_row(tmp_path, monkeypatch):
                        "bits_per_dim": 0.1656, "train_minutes": 3.0}],
              "floors": {"mnist": {"FD": 0.19, "KIDx1000": 1.1, "precision": 0.85, "recall": 0.88,
                                   "confident_fraction": 0.987, "class_min_fraction": 0.088, "class_max_fraction": 0.115}},
-             "protocols": {"mnist": "10000 samples"}, "timing": "median"}
+             "protocols": {"mnist": "10000 samples"}, "timing": "median",
+             "others": [{"checkpoint": "judge", "model": "J", "parameters": 5, "train_minutes": 1.5, "protocol": "p",
+                         "numbers": {"test_accuracy": 0.99612, "clips": 60}}]}
     path = tmp_path / "leaderboard.json"
     path.write_text(json.dumps(board))
     monkeypatch.setattr(leaderboard, "OUT", path)
@@ -60,6 +69,7 @@ def test_leaderboard_table_has_a_floor_row(tmp_path, monkeypatch):
         assert rows[1][0] == "real-vs-real floor (mnist)" and rows[1][3] == 0.19
         assert "10000 samples" in compare.protocol_markdown()
         assert list(compare.cost_plot()["checkpoint"]) == ["x-mnist"]
+        assert compare.other_rows() == [["judge", "J", "test_accuracy 0.996 · clips 60", "p", 5, 1.5]]
     finally:
         compare.leaderboard.cache_clear()
 

@@ -9,7 +9,10 @@ trained or by `python -m train.evaluate`), test NLL where the model defines one,
 model.safetensors), training wall time and hardware (from its model card), and sampling time per image measured
 now, on this machine: the median of 3 timed draws of 16 samples after one warm-up draw (one draw of one sample for
 the slow samplers, PixelCNN++). The real-vs-real floor of
-each dataset is a row of its own. Nothing here retrains or re-evaluates: rebuild after any checkpoint changes.
+each dataset is a row of its own. Every other bundled checkpoint (translators, style transfer, lip sync, the kit's
+judges), which samples nothing from noise, gets a row in "others": its model card's title, parameters, training
+time and the headline numbers of its own protocol (its metrics.json). Nothing here retrains or re-evaluates:
+rebuild after any checkpoint changes.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from pathlib import Path
 
 import torch
 
-from models.hub import ROOT, checkpoint_folder
+from models.hub import CHECKPOINTS, ROOT, checkpoint_folder
 
 OUT = ROOT / "assets" / "leaderboard.json"
 TIMING_SAMPLES, TIMING_REPEATS = 16, 3
+OTHER_NUMBERS = 6  # headline numbers per other checkpoint, in its metrics.json's order (the card has all)
 METRICS = ("FD", "KIDx1000", "precision", "recall", "class_min_fraction", "class_max_fraction", "confident_fraction",
            "nll_nats", "bits_per_dim")
 
@@ -46,6 +50,19 @@ def training_record(folder: Path) -> dict:
     card = folder / "README.md"
     match = re.search(r"Wall time: ([\d.]+) min on (.+)", card.read_text()) if card.exists() else None
     return {"train_minutes": float(match.group(1)), "train_hardware": match.group(2).strip()} if match else {}
+
+
+def other_row(folder: Path) -> dict:
+    """A checkpoint that no unconditional sampler serves: what it is and its own numbers, from its folder."""
+    card = folder / "README.md"
+    title = re.search(r"^# (.+)$", card.read_text(), re.MULTILINE) if card.exists() else None
+    metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+    headline = {k: v for k, v in metrics.get("values", {}).items()
+                if isinstance(v, (int, float)) and not k.endswith("_std")}
+    return {"checkpoint": folder.name, "model": title.group(1).strip() if title else folder.name,
+            "parameters": parameters(folder), **training_record(folder),
+            "protocol": metrics.get("protocol", "").split(";")[0],
+            "numbers": dict(list(headline.items())[:OTHER_NUMBERS])}
 
 
 def sampling_ms(sampler) -> float:
@@ -83,7 +100,11 @@ def build(tabs=None) -> dict:
             row.update({k: values[k] for k in METRICS if k in values})
             rows.append(row)
             print(f"{name:<28} FD {row.get('FD', float('nan')):8.2f}  {row['sampling_ms_per_image']:9.3f} ms/image")
-    return {"protocols": protocols, "floors": floors, "rows": rows, "torch_threads": torch.get_num_threads(),
+    sampled = {row["checkpoint"] for row in rows}
+    others = [other_row(folder) for folder in sorted(CHECKPOINTS.iterdir())
+              if (folder / "model.safetensors").exists() and folder.name not in sampled]
+    return {"protocols": protocols, "floors": floors, "rows": rows, "others": others,
+            "torch_threads": torch.get_num_threads(),
             "timing": f"median of {TIMING_REPEATS} draws of {TIMING_SAMPLES} samples after one warm-up, "
                       f"{torch.get_num_threads()} torch threads, default device"}
 
@@ -93,7 +114,7 @@ def main(argv: list[str]) -> dict:
     board = build()
     out = Path(options.get("out", OUT))
     out.write_text(json.dumps(board, indent=1))
-    print(f"wrote {out} ({len(board['rows'])} checkpoints)")
+    print(f"wrote {out} ({len(board['rows'])} sampling checkpoints, {len(board['others'])} others)")
     return board
 
 
