@@ -130,10 +130,16 @@ def checkpoint_folder(name: str, family: str | None = None) -> Path:
     )
 
 
+# One load at a time: the app's queue workers load models lazily, and two first requests at once used to import a
+# library's lazy module from two threads (diffusers' UNet2DModel then failed to import in one of them).
+_LOADING = threading.RLock()
+
+
 def load_pretrained(cls: type[M], name: str, device: torch.device | str | None = None, family: str | None = None) -> M:
     """Build `cls` from the checkpoint `name` (a bundled name, Hub name or folder), in eval mode on `device`.
     `family` names the trainer in the error when there are no weights (default: the module defining `cls`)."""
     device = torch.device(device) if device is not None else default_device()
     family = family or cls.__module__.rsplit(".", 1)[-1]  # models/<family>.py is trained by train/<family>.py
-    model = cls.from_pretrained(str(checkpoint_folder(name, family)), map_location=str(device))
+    with _LOADING:
+        model = cls.from_pretrained(str(checkpoint_folder(name, family)), map_location=str(device))
     return model.to(device).eval().requires_grad_(False)
