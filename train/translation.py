@@ -447,9 +447,9 @@ def train_stargan(cfg: Config) -> StarGenerator:
 
     run = common.TrainingRun(cfg, {"G": G, "D": D}, optimizers, cfg.batch_size, replay=replay, panels=STAR_PANELS)
     G, D = run.nets["G"], run.nets["D"]
-    g_parts = {}
+    g_parts, decay_steps = {}, run.total_steps - run.total_steps // 2  # StarGAN: decay over the second half
     for step in run.steps():
-        lr = common.linear_decay(run.optimizers.values(), cfg.lr, step, run.total_steps, run.total_steps - run.total_steps // 2)
+        lr = common.linear_decay(run.optimizers.values(), cfg.lr, step, run.total_steps, decay_steps)
         x, c = attribute_batch(dataset, cfg.batch_size, cfg.seed, step, run.rank, run.world)
         x, c = x.to(run.device), c.to(run.device)
         target = c[torch.randperm(len(c), generator=run.rng).to(run.device)]  # the authors' shuffled labels
