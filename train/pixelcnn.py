@@ -44,6 +44,8 @@ PAPER_ANCHORS = {"pixelcnn": "81.30 nats (PixelRNN paper, table 4; Larochelle's 
                  "gated": "none on MNIST in the paper (its numbers are CIFAR-10 / ImageNet bits/dim)",
                  "pixelcnnpp": "none on MNIST in the paper (CIFAR-10: 2.92 bits/dim)"}
 SUBSET = 100  # the first SUBSET test images: a second, cheap NLL in the card that tests/test_pixelcnn.py recomputes
+EVAL_BATCH = 16  # test images per forward pass: the gated net's activations then stay in cache (8 ms per image on 2
+#                  CPU cores, against 32 ms at 500, which made its 10-class marginal take an hour instead of 15 min)
 EIGHT_BIT_PROTOCOL = ("8-bit {dataset}: the 10k test images at their 256 grey levels (value k / 127.5 - 1), "
                       "probability of the exact integer value of every pixel; bits/dim = nats / (H W ln 2)")
 
@@ -143,11 +145,11 @@ def test_nll(cfg: Config, model, device) -> dict:
 
     images, labels, protocol = test_set(cfg)
     with torch.inference_mode():
-        metrics = evaluate_nll(model.nll, images, protocol, device=device)
-        subset = evaluate_nll(model.nll, images[:SUBSET], protocol, device=device)
+        metrics = evaluate_nll(model.nll, images, protocol, EVAL_BATCH, device)
+        subset = evaluate_nll(model.nll, images[:SUBSET], protocol, EVAL_BATCH, device)
         if getattr(model, "num_classes", 0):
-            given = torch.cat([model.nll(images[i:i + 500].to(device), labels[i:i + 500].to(device)).cpu()
-                               for i in range(0, len(images), 500)])
+            given = torch.cat([model.nll(images[i:i + EVAL_BATCH].to(device), labels[i:i + EVAL_BATCH].to(device))
+                               .cpu() for i in range(0, len(images), EVAL_BATCH)])
             metrics["values"]["nll_nats_given_label"] = given.double().mean().item()
             metrics["protocol"] += ("; nll_nats is the marginal -log (1/10) sum_y p(x | y), nll_nats_given_label "
                                     "-log p(x | true label)")
