@@ -613,11 +613,21 @@ def star_metrics_line() -> str:
     v = checkpoint_metrics(STAR, "StarGAN")
     if isinstance(v, str):
         return v
+    split = kept_split(v)
     return (f"**StarGAN** (`{STAR}`): target attributes read by the judge {100 * v['attribute_accuracy']:.1f} % "
             f"(colour {100 * v['colour_accuracy']:.1f}, thickness {100 * v['thickness_accuracy']:.1f}, background "
             f"{100 * v['background_accuracy']:.1f}), digit kept {100 * v['class_kept']:.1f} % (targets ≥ 90 %: "
             f"{verdict(v['attribute_accuracy'])} and {verdict(v['class_kept'])}); L1 to the ground truth {v['L1']:.3f}, "
-            f"round trip {v['round_trip_L1']:.3f}")
+            f"round trip {v['round_trip_L1']:.3f}" + split)
+
+
+def kept_split(v: dict) -> str:
+    """Where the digit is lost, from evaluate_domains' split (older metrics files lack it)."""
+    if "class_kept_background_flipped" not in v:
+        return ""
+    return (f". Digit kept when the background flips {100 * v['class_kept_background_flipped']:.1f} %, when it stays "
+            f"{100 * v['class_kept_background_kept']:.1f} % (into the input's own domain "
+            f"{100 * v['class_kept_own_domain']:.1f} %)")
 
 
 def verdict(share: float, target: float = 0.9) -> str:

@@ -482,6 +482,21 @@ def test_evaluate_domains_of_an_oracle_translator():
     values = evaluate_domains(Oracle(), thin, thick, labels, source, n=40)["values"]
     assert values["L1"] == 0 and values["round_trip_L1"] == 0
     assert values["attribute_accuracy"] > 0.99 and values["class_kept"] > 0.9
+    assert min(values[f"class_kept_{k}"] for k in ("background_kept", "background_flipped", "own_domain")) > 0.9
+
+    class Swapper(Oracle):
+        """Draws another test digit whenever the background stays: what the bundled StarGAN learned to do."""
+
+        def forward(self, x, attributes):
+            index = torch.tensor([renders[image.numpy().tobytes()] for image in x])
+            swap = source[index, 4] == attributes[:, 4]
+            other = torch.where(labels[(index + 1) % 40] != labels[index], (index + 1) % 40, (index + 2) % 40)
+            index = torch.where(swap, other, index)
+            return data.render_digits(thin[index], thick[index], attributes)
+
+    values = evaluate_domains(Swapper(), thin, thick, labels, source, n=40)["values"]
+    assert values["class_kept_background_flipped"] > 0.9 > 0.3 > values["class_kept_background_kept"]
+    assert values["class_kept_own_domain"] < 0.3 and values["attribute_accuracy"] > 0.9
 
 
 @pytest.mark.parametrize("image", [_drawing((300, 200), "RGB"), _drawing((4000, 3000), "RGBA"), _drawing((1, 1), "L"),

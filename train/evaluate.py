@@ -352,12 +352,15 @@ def evaluate_domains(model: nn.Module, thin: torch.Tensor, thick: torch.Tensor, 
     translated into all 12 domains. "attribute_accuracy" = the mean over the three attribute groups of the share the
     attribute classifier reads as the target's (also per group, and "all_attributes" right at once); "class_kept" =
     its digit head keeps the label; "L1" to the ground-truth rendering of that digit in the target domain (the
-    hidden pairing); "round_trip_L1" = G(G(x, c), c_source) vs x."""
+    hidden pairing); "round_trip_L1" = G(G(x, c), c_source) vs x. The digit kept is also split by whether the
+    translation flips the background and for the input's own domain: the cycle loss only asks G to be invertible,
+    and a G that swaps digits on one kind of translation and swaps them back on the other satisfies it."""
     from train.data import all_domains, render_digits
 
     thin, thick, labels, source = thin[:n], thick[:n], labels[:n], source[:n]
     x = render_digits(thin, thick, source)
     sums = {k: 0.0 for k in ("colour", "thickness", "background", "all", "class_kept", "L1", "round_trip_L1")}
+    kept_by = {k: [0.0, 0] for k in ("background_kept", "background_flipped", "own_domain")}  # (hits, count)
     domains = all_domains()
     for domain in domains:
         target = domain.expand(len(x), -1)
@@ -365,14 +368,22 @@ def evaluate_domains(model: nn.Module, thin: torch.Tensor, thick: torch.Tensor, 
         probs, read = read_attributes(fake)
         for key, hits in attributes_match(read, target).items():
             sums[key] += hits.float().mean().item()
-        sums["class_kept"] += (probs.argmax(1) == labels).float().mean().item()
+        kept = probs.argmax(1) == labels
+        sums["class_kept"] += kept.float().mean().item()
+        same_background = source[:, 4] == target[:, 4]
+        for key, mask in (("background_kept", same_background), ("background_flipped", ~same_background),
+                          ("own_domain", (source == target).all(1))):
+            kept_by[key][0] += kept[mask].sum().item()
+            kept_by[key][1] += mask.sum().item()
         sums["L1"] += (fake - render_digits(thin, thick, target)).abs().mean().item()
         sums["round_trip_L1"] += (translate(model, fake, source) - x).abs().mean().item()
     means = {k: v / len(domains) for k, v in sums.items()}
     values = {"attribute_accuracy": (means["colour"] + means["thickness"] + means["background"]) / 3,
               "colour_accuracy": means["colour"], "thickness_accuracy": means["thickness"],
               "background_accuracy": means["background"], "all_attributes": means["all"],
-              "class_kept": means["class_kept"], "L1": means["L1"], "round_trip_L1": means["round_trip_L1"]}
+              "class_kept": means["class_kept"],
+              **{f"class_kept_{k}": hits / max(count, 1) for k, (hits, count) in kept_by.items()},
+              "L1": means["L1"], "round_trip_L1": means["round_trip_L1"]}
     probs, read = read_attributes(x)  # the judge on the inputs themselves: the ceiling of the numbers above
     judge = attributes_match(read, source)
     values["judge_on_real_attributes"] = sum(judge[k].float().mean().item() for k in ("colour", "thickness",

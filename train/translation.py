@@ -108,9 +108,9 @@ class Config:
     beta1: float = 0.5
     kimg: int | None = None         # images shown per domain, in thousands; None = 100 (pix2pix: 5 epochs of the
                                     # 20k pairs) / 40 (cyclegan: 1.3 epochs of each 30k domain) / 150 (discogan:
-                                    # 25 epochs of the 6k bags, 8 of the 18k shoes) / 300 (stargan: images
-                                    # shown to D, 5 epochs; the paper: 3.2 M) / 60 (spade: 1.2 epochs of the 50k
-                                    # scenes; the paper: 200 epochs of ~20k-120k images)
+                                    # 25 epochs of the 6k bags, 8 of the 18k shoes) / 1600 (stargan: images
+                                    # shown to D, 27 epochs, 20k G steps; the paper: 3.2 M) / 60 (spade: 1.2
+                                    # epochs of the 50k scenes; the paper: 200 epochs of ~20k-120k images)
     ema_decay: float = 0.0          # 0 = ship the last iterate, as the papers do
     seed: int = 0
     out_dir: str | None = None      # None = runs/<checkpoint name>
@@ -137,7 +137,7 @@ class Config:
         self.d_layers = self.d_layers or (1 if cycle else 3 if spade else 2)
         self.batch_size = self.batch_size or {"pix2pix": 16, "cyclegan": 8, "discogan": 32, "stargan": 16,
                                               "spade": 16}[self.model]
-        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150, "stargan": 300,
+        self.kimg = self.kimg or {"pix2pix": 100, "cyclegan": 40, "discogan": 150, "stargan": 1600,
                                   "spade": 60}[self.model]
         self.lr = self.lr or (1e-4 if star or spade else 2e-4)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
