@@ -148,8 +148,8 @@ def test_nll(cfg: Config, model, device) -> dict:
         metrics = evaluate_nll(model.nll, images, protocol, EVAL_BATCH, device)
         subset = evaluate_nll(model.nll, images[:SUBSET], protocol, EVAL_BATCH, device)
         if getattr(model, "num_classes", 0):
-            given = torch.cat([model.nll(images[i:i + EVAL_BATCH].to(device), labels[i:i + EVAL_BATCH].to(device))
-                               .cpu() for i in range(0, len(images), EVAL_BATCH)])
+            given = torch.cat([model.nll(x.to(device), y.to(device)).cpu()
+                               for x, y in zip(images.split(EVAL_BATCH), labels.split(EVAL_BATCH))])
             metrics["values"]["nll_nats_given_label"] = given.double().mean().item()
             metrics["protocol"] += ("; nll_nats is the marginal -log (1/10) sum_y p(x | y), nll_nats_given_label "
                                     "-log p(x | true label)")
