@@ -111,7 +111,11 @@ class AuxiliaryClassifierDiscriminator(nn.Module):
 
 # ------------------------------------------------------------------------------------------------------- InfoGAN
 class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
-    """G(z, c): DCGAN's generator fed [z, one_hot(c_cat), c_cont]. The paper's MNIST split: 62 noise, 10 + 2 codes."""
+    """G(z, c): a generator fed [z, one_hot(c_cat), c_cont]. The paper's MNIST split: 62 noise, 10 + 2 codes.
+
+    fc_features = 0: DCGAN's all-convolutional generator. fc_features > 0: the paper's MNIST generator (its Table 1,
+    appendix C): FC fc_features - BN - ReLU, FC to (2 hidden) x S/4 x S/4 - BN - ReLU, 4x4 stride-2 upconv to hidden
+    - BN - ReLU, 4x4 stride-2 upconv to the image (the paper: 1024, 7x7x128, 64 at 28 px; here S/4 = 8 at 32 px)."""
 
     def __init__(
         self,
@@ -121,11 +125,25 @@ class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         hidden_channels: int = 64,
         image_channels: int = 1,
         image_size: int = 32,
+        fc_features: int = 0,       # 0 = DCGAN's generator; 1024 = the paper's FC-then-upconv MNIST network
     ):
         super().__init__()
         self.latent_dim, self.num_categories, self.num_continuous = latent_dim, num_categories, num_continuous
-        self.backbone = Generator(latent_dim + num_categories + num_continuous, hidden_channels, image_channels,
-                                  image_size)
+        inputs = latent_dim + num_categories + num_continuous
+        if not fc_features:
+            self.backbone = Generator(inputs, hidden_channels, image_channels, image_size)
+            return
+        if image_size % 4:
+            raise ValueError(f"the paper's InfoGAN generator upsamples twice: image_size must be a multiple of 4; "
+                             f"got {image_size}")
+        start, width = image_size // 4, 2 * hidden_channels
+        self.backbone = nn.Sequential(
+            nn.Linear(inputs, fc_features, bias=False), nn.BatchNorm1d(fc_features), nn.ReLU(True),
+            nn.Linear(fc_features, width * start * start, bias=False), nn.BatchNorm1d(width * start * start),
+            nn.ReLU(True), nn.Unflatten(1, (width, start, start)),
+            nn.ConvTranspose2d(width, hidden_channels, 4, 2, 1, bias=False), nn.BatchNorm2d(hidden_channels),
+            nn.ReLU(True), nn.ConvTranspose2d(hidden_channels, image_channels, 4, 2, 1), nn.Tanh())
+        self.backbone.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
         onehot = nn.functional.one_hot(categories, self.num_categories).to(z)
@@ -135,15 +153,28 @@ class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
 class InfoDiscriminator(nn.Module):
     """D and Q sharing one body (the paper: Q is one extra layer on D's features, so I(c; G) costs almost nothing).
 
-    x -> (real/fake logit (B,), categorical logits (B, num_categories), continuous means (B, num_continuous))."""
+    x -> (real/fake logit (B,), categorical logits (B, num_categories), continuous means (B, num_continuous)).
+    fc_features = 0: DCGAN's convolutional body, Q a 128-wide layer on it. fc_features > 0: the paper's MNIST D:
+    4x4 stride-2 conv to hidden - LReLU, 4x4 stride-2 conv to 2 hidden - BN - LReLU, FC fc_features - BN - LReLU,
+    then an FC for D and FC q_features - BN - LReLU - FC for Q."""
 
     def __init__(self, hidden_channels: int = 64, num_categories: int = 10, num_continuous: int = 2,
-                 image_channels: int = 1, image_size: int = 32, q_features: int = 128):
+                 image_channels: int = 1, image_size: int = 32, q_features: int = 128, fc_features: int = 0):
         super().__init__()
         self.num_categories = num_categories
-        self.body = ConvBody(hidden_channels, image_channels, image_size)
-        self.source = nn.Conv2d(self.body.out_channels, 1, self.body.out_size)
-        self.q = nn.Sequential(nn.Conv2d(self.body.out_channels, q_features, self.body.out_size, bias=False),
+        if fc_features:
+            width, start = 2 * hidden_channels, image_size // 4
+            self.body = nn.Sequential(
+                nn.Conv2d(image_channels, hidden_channels, 4, 2, 1), nn.LeakyReLU(0.2, True),
+                nn.Conv2d(hidden_channels, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, True),
+                nn.Flatten(), nn.Linear(width * start * start, fc_features, bias=False), nn.BatchNorm1d(fc_features),
+                nn.LeakyReLU(0.2, True), nn.Unflatten(1, (fc_features, 1, 1)))
+            features, size = fc_features, 1  # as a 1x1 map, so the heads below are the same 1x1-kernel layers
+        else:
+            self.body = ConvBody(hidden_channels, image_channels, image_size)
+            features, size = self.body.out_channels, self.body.out_size
+        self.source = nn.Conv2d(features, 1, size)
+        self.q = nn.Sequential(nn.Conv2d(features, q_features, size, bias=False),
                                nn.BatchNorm2d(q_features), nn.LeakyReLU(0.2, True),
                                nn.Conv2d(q_features, num_categories + num_continuous, 1))
         self.apply(dcgan_init)

@@ -479,16 +479,25 @@ def stargan_d_loss(D: StarDiscriminator, real: torch.Tensor, real_attributes: to
 
 
 def stargan_g_loss(G: StarGenerator, D: StarDiscriminator, real: torch.Tensor, real_attributes: torch.Tensor,
-                   target_attributes: torch.Tensor, lambda_cls: float = 1.0, lambda_rec: float = 10.0):
+                   target_attributes: torch.Tensor, lambda_cls: float = 1.0, lambda_rec: float = 10.0,
+                   lambda_id: float = 0.0):
     """(total, parts, fake): L_G = L_adv + lambda_cls L_cls^f + lambda_rec L_rec: fool the critic, be classified
-    as the target domain, and come back: ||x - G(G(x, c), c')||_1 with c' the original labels."""
+    as the target domain, and come back: ||x - G(G(x, c), c')||_1 with c' the original labels.
+
+    lambda_id > 0 adds CycleGAN's identity term ||G(x, c_x) - x||_1 (not in StarGAN, whose default 0 this is): the
+    cycle alone accepts any content change G can undo. On the colourised digits it pins translations that keep
+    the background, but G then changes the digit where the background flips instead (see train/translation.py)."""
     fake = G(real, target_attributes)
     fake_src, fake_cls = D(fake)
     adversarial = g_loss_wasserstein(fake_src)
     cls = domain_classification_loss(fake_cls, target_attributes)
     reconstruction = F.l1_loss(G(fake, real_attributes), real)
     total = adversarial + lambda_cls * cls + lambda_rec * reconstruction
-    return total, {"g_adversarial": adversarial, "g_cls": cls, "reconstruction": reconstruction}, fake
+    parts = {"g_adversarial": adversarial, "g_cls": cls, "reconstruction": reconstruction}
+    if lambda_id > 0:
+        parts["identity"] = F.l1_loss(G(real, real_attributes), real)
+        total = total + lambda_id * parts["identity"]
+    return total, parts, fake
 
 
 # ------------------------------------------------------------------------------------------------------ SPADE

@@ -30,13 +30,28 @@ def test_conditional_generator_uses_the_label():
     assert torch.equal(a[0], b[0]) and not torch.allclose(a[1], b[1])  # only the changed label changes its image
 
 
+def test_infogan_paper_generator():
+    """The paper's MNIST G (FC, FC, two upconvolutions): images at the kit's 32 px, every code used, a clear error
+    for sizes it cannot reach."""
+    torch.manual_seed(0)
+    G = C.InfoGenerator(8, 10, 2, fc_features=16, **TINY).eval()
+    z, codes = torch.randn(2, 8), torch.zeros(2, 2)
+    a = G(z, torch.tensor([3, 3]), codes)
+    assert a.shape == (2, 1, 32, 32) and a.abs().max() <= 1
+    assert not torch.allclose(a, G(z, torch.tensor([3, 4]), codes))
+    assert not torch.allclose(a, G(z, torch.tensor([3, 3]), codes + 1))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        C.InfoGenerator(8, fc_features=16, hidden_channels=4, image_size=30)
+
+
 def test_discriminators_shapes():
     x, y = torch.randn(3, 1, 32, 32), torch.tensor([0, 5, 9])
     assert C.ConditionalDiscriminator(4, 10, 1, 32)(x, y).shape == (3,)
     source, classes = C.AuxiliaryClassifierDiscriminator(4, 10, 1, 32)(x)
     assert source.shape == (3,) and classes.shape == (3, 10)
-    source, cat, cont = C.InfoDiscriminator(4, 10, 2, 1, 32)(x)
-    assert source.shape == (3,) and cat.shape == (3, 10) and cont.shape == (3, 2)
+    for fc_features in (0, 16):  # DCGAN's body; the paper's MNIST D with its FC layer
+        source, cat, cont = C.InfoDiscriminator(4, 10, 2, 1, 32, fc_features=fc_features)(x)
+        assert source.shape == (3,) and cat.shape == (3, 10) and cont.shape == (3, 2)
     bigan = C.BiGAN(8, **TINY).eval()
     assert bigan.encode(x).shape == (3, 8) and bigan.reconstruct(x).shape == (3, 1, 32, 32)
     assert C.JointDiscriminator(8, 4, 1, 32)(x, torch.randn(3, 8)).shape == (3,)

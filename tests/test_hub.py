@@ -1,3 +1,4 @@
+import re
 import time
 from pathlib import Path
 
@@ -87,3 +88,16 @@ def test_float16_storage_loads_into_float32_modules(tmp_path):
     z = torch.randn(2, 8)
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     assert torch.allclose(loaded(z), G(z), atol=1e-2) and not torch.equal(loaded(z), G(z))
+
+
+def test_every_bundled_card_loads_its_own_checkpoint():
+    """A card's Use snippet must load the folder it sits in (a card once named the run's out_dir, "infogan-s1"),
+    and its command must export there: what a reader copies reproduces this checkpoint."""
+    cards = sorted(hub.CHECKPOINTS.glob("*/README.md"))
+    assert len(cards) > 30
+    for card in cards:
+        text, name = card.read_text(), card.parent.name
+        names = re.findall(r"""load_pretrained\(\w+, ["']([^"']+)["']""", text)
+        assert names and set(names) == {name}, f"{card}: the Use snippet loads {names}"
+        command = re.search(r"^- Command: `([^`]+)`", text, re.M)  # later backticks may say where a copy was made
+        assert command and f"--export_dir=assets/checkpoints/{name}" in command[1].split(), f"{card}: {command}"

@@ -402,6 +402,17 @@ def test_stargan_losses():
     x, c = torch.rand(4, 3, 16, 16) * 2 - 1, (torch.rand(4, 5) > 0.5).float()
     _, parts, fake = stargan_g_loss(Identity(), D, x, c, c.flip(0))
     assert parts["reconstruction"] == 0 and torch.equal(fake, x)
+    _, parts, _ = stargan_g_loss(Identity(), D, x, c, c.flip(0), lambda_id=1.0)
+    assert parts["identity"] == 0
+
+    class Swapper(torch.nn.Module):  # a content map the cycle alone cannot see: an involution (x -> -x)
+        def forward(self, x, attributes):
+            return -x
+
+    plain, plain_parts, _ = stargan_g_loss(Swapper(), D, x, c, c.flip(0))
+    total, parts, _ = stargan_g_loss(Swapper(), D, x, c, c.flip(0), lambda_id=2.0)
+    assert plain_parts["reconstruction"] == 0 and "identity" not in plain_parts  # the paper's loss is blind to it
+    assert torch.isclose(parts["identity"], (2 * x).abs().mean()) and torch.isclose(total, plain + 2 * parts["identity"])
     total, parts = stargan_d_loss(D, x, c, torch.rand(4, 3, 16, 16) * 2 - 1)
     assert parts["gp"] > 0 and torch.isclose(total, parts["d_adversarial"] + parts["gp"] + parts["d_cls"])
 
