@@ -64,24 +64,44 @@ FACE_SIZE = 96          # face crops are 96 x 96
 _mel_basis: np.ndarray | None = None
 
 
-def melspectrogram(wav: np.ndarray) -> np.ndarray:
-    """16 kHz mono float waveform (N,) -> normalised log-mel spectrogram (80, N // 200 + 1), float32 in [-4, 4]."""
+MEL_BLOCK = 4000  # STFT frames per block (50 s of audio): transient memory stays bounded for any length
+
+
+def melspectrogram(wav: np.ndarray, block: int = MEL_BLOCK) -> np.ndarray:
+    """16 kHz mono float waveform (N,) -> normalised log-mel spectrogram (80, N // 200 + 1), float32 in [-4, 4].
+
+    The official audio.py (pre-emphasis, a centred STFT with zero padding, mel, dB, symmetric normalisation), run
+    `block` frames at a time: a 10-minute track's whole float64 STFT would be ~0.5 GB of temporaries, a block's is
+    ~40 MB. Each block's frames are exactly the whole-signal STFT's (tests/test_wav2lip.py)."""
     global _mel_basis
     import librosa  # lazy: only audio work needs it
-    from scipy.signal import lfilter
 
     wav = np.asarray(wav, dtype=np.float32).reshape(-1)
     if wav.size == 0:
         raise ValueError("empty waveform: at least one sample is needed")
-    emphasised = lfilter([1.0, -PREEMPHASIS], [1.0], wav)
-    spectrum = np.abs(librosa.stft(y=emphasised, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH))
     if _mel_basis is None:
         _mel_basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN, fmax=FMAX)
+    frames, half = wav.size // HOP_LENGTH + 1, N_FFT // 2
     floor = 10 ** (MIN_LEVEL_DB / 20)
-    db = 20 * np.log10(np.maximum(floor, _mel_basis @ spectrum)) - REF_LEVEL_DB
-    # symmetric normalisation with clipping, as the official audio.py (signal_normalization, symmetric_mels)
-    scaled = 2 * MAX_ABS_VALUE * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS_VALUE
-    return np.clip(scaled, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+    out = np.empty((N_MELS, frames), np.float32)
+    for a in range(0, frames, block):
+        b = min(frames, a + block)
+        # samples [a hop - n_fft/2, (b - 1) hop + n_fft/2) of the pre-emphasised signal (y[n] = x[n] - 0.97 x[n-1],
+        # x[-1] = 0, as scipy's lfilter), zero outside it: what librosa's centred "constant" padding frames
+        lo, hi = a * HOP_LENGTH - half, (b - 1) * HOP_LENGTH + half
+        x = np.zeros(hi - lo + 1, np.float64)                  # x[lo - 1 .. hi - 1]
+        start, stop = max(lo - 1, 0), min(hi, wav.size)
+        x[start - (lo - 1):stop - (lo - 1)] = wav[start:stop]
+        segment = x[1:] - PREEMPHASIS * x[:-1]
+        segment[:max(0, -lo)] = 0                               # the centre padding before the signal
+        segment[max(0, wav.size - lo):] = 0                     # ... and after it
+        spectrum = np.abs(librosa.stft(y=segment, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH,
+                                       center=False))
+        db = 20 * np.log10(np.maximum(floor, _mel_basis @ spectrum)) - REF_LEVEL_DB
+        # symmetric normalisation with clipping, as the official audio.py (signal_normalization, symmetric_mels)
+        out[:, a:b] = np.clip(2 * MAX_ABS_VALUE * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS_VALUE,
+                              -MAX_ABS_VALUE, MAX_ABS_VALUE)
+    return out
 
 
 def mel_index(frame: int, fps: float = FPS) -> int:
