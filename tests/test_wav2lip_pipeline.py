@@ -110,6 +110,38 @@ def test_fps_and_size_are_normalised(tmp_path):
     assert D.output_size((1280, 720), 2) == (640, 360)
 
 
+def test_variable_frame_rate_becomes_25_fps(tmp_path):
+    """Three stills shown 0.2 s, 0.5 s and 0.3 s (a variable-frame-rate file, as phones write): 25 frames of 1 s in
+    their order and durations."""
+    import subprocess
+
+    import imageio_ffmpeg
+    from PIL import Image
+
+    lines = []
+    for k, (level, seconds) in enumerate([(40, 0.2), (130, 0.5), (220, 0.3)]):
+        Image.fromarray(np.full((64, 96, 3), level, np.uint8)).save(tmp_path / f"{k}.png")
+        lines += [f"file '{k}.png'", f"duration {seconds}"]
+    (tmp_path / "list.txt").write_text("\n".join(lines + ["file '2.png'"]) + "\n")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "concat", "-i", str(tmp_path / "list.txt"),
+                    "-fps_mode", "vfr", "-pix_fmt", "yuv420p", str(tmp_path / "vfr.mp4")], check=True)
+    levels = [int(frame.mean().round(-1)) for frame in D.Source.open(tmp_path / "vfr.mp4").frames(10**6)]
+    assert 24 <= len(levels) <= 26 and levels == sorted(levels)
+    assert [levels.count(v) for v in (40, 130, 220)] == pytest.approx([5, 12.5, 7.5], abs=1.5)
+
+
+@pytest.mark.parametrize("seconds, frames", [(0.2, 5), (1.0, 25)])
+def test_audio_shorter_trims_and_longer_loops_the_video(generator, speech, tmp_path, seconds, frames):
+    """A 10-frame video (no face: frames pass through) against 0.2 s and 1 s of speech: the output has the audio's
+    length, the video trimmed to it or looped from its start."""
+    source = D.Source.open(write(tmp_path / "ten.mp4", [np.full((64, 96, 3), 20 * i, np.uint8) for i in range(10)]))
+    decoded = list(source.frames(10**6))
+    out = []
+    result = D.lip_sync(generator, source, speech[:int(seconds * 16000)], None, frames_out=out)
+    assert result.frames == len(out) == frames
+    assert all(np.array_equal(frame, decoded[i % 10]) for i, frame in enumerate(out))
+
+
 def test_end_to_end_with_the_bundled_pair(tmp_path):
     path, table, status = D.run(str(EXAMPLE), str(EXAMPLE.with_suffix(".wav")), "", 0, 10, 0, 0, 1, True, 20)
     info = D.probe_video(path)
