@@ -142,6 +142,16 @@ def test_audio_shorter_trims_and_longer_loops_the_video(generator, speech, tmp_p
     assert all(np.array_equal(frame, decoded[i % 10]) for i, frame in enumerate(out))
 
 
+def test_progress_reports_frames_and_an_estimate_of_the_time_left(generator, speech):
+    calls = []
+    D.lip_sync(generator, D.Source.open(EXAMPLE), speech[:16000 * 2], None, chunk=16,
+               progress=lambda fraction, desc: calls.append((fraction, desc)), frames_out=[])
+    fractions = [f for f, _ in calls]
+    assert len(calls) == 4 and fractions == sorted(fractions) and fractions[-1] == 1  # 50 frames in chunks of 16
+    assert calls[0][1].startswith("16/50 frames, about ") and calls[0][1].endswith(" s left")
+    assert calls[-1][1] == "50/50 frames, about 0 s left"
+
+
 def test_end_to_end_with_the_bundled_pair(tmp_path):
     path, table, status = D.run(str(EXAMPLE), str(EXAMPLE.with_suffix(".wav")), "", 0, 10, 0, 0, 1, True, 20)
     info = D.probe_video(path)
