@@ -351,11 +351,12 @@ def samplers() -> dict[str, common.Sampler]:
         def sample(seed, n):
             G = model(key)
             z = common.latents(seed, n, G.latent_dim).to(default_device())
+            # ProGAN and the StyleGANs have a linear toRGB, no output tanh (NVlabs clamps at display); the Compare
+            # tab wants [-1, 1]
             if key == "progan":
-                return G(z).cpu()
+                return G(z).clamp(-1, 1).cpu()
             if key == "biggan":  # sample i of class i % 10, untruncated
                 return G(z, torch.arange(n, device=z.device) % G.num_classes).cpu()
-            # StyleGANs have no output tanh (NVlabs clamps at display); the Compare tab wants [-1, 1]
             return G(z, noise_mode="random", generator=noise_generator(seed)).clamp(-1, 1).cpu()
         return common.Sampler(sample, CHECKPOINTS[key][2], TITLE, DATASET, unconditional=key != "biggan")
 
