@@ -27,10 +27,10 @@ second half; 32 px, G width 16, D width 32. On CelebA (the paper's setting), a G
     python -m train.translation --model=stargan --dataset=/data/celeba --image_size=128 --base_channels=64 \
         --d_channels=64 --kimg=3200
 Its known weakness here: the losses never ask G to keep the digit, and it does not (card: digit kept 50.6 %). 200-kimg
-probes (digit kept when the background stays / flips): --lambda_id=5 77 % / 15 %; --num_blocks=0 (receptive field
-~31 px) 24 % / 83 %; batch norm in G (so the label maps are not erased by instance norm) 69 % / 14 %. Each moves
-the content change instead of removing it: G changes the digit in one half of the translations, and the reverse
-translation changes it back, which the reconstruction loss cannot see.
+probes (digit kept when the background stays / flips): --lambda_id=5 77 % / 15 %; --num_blocks=0 (receptive field ~31
+px) 24 % / 83 %; batch norm in G (a local edit, not kept: instance norm erases the constant label maps but at the
+zero-padded border) 69 % / 14 %. Each moves the content change instead of removing it: G changes the digit in one half
+of the translations, and the reverse translation changes it back, which the reconstruction loss cannot see.
 """
 
 from __future__ import annotations
