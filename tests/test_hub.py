@@ -101,3 +101,9 @@ def test_every_bundled_card_loads_its_own_checkpoint():
         assert names and set(names) == {name}, f"{card}: the Use snippet loads {names}"
         command = re.search(r"^- Command: `([^`]+)`", text, re.M)  # later backticks may say where a copy was made
         assert command and f"--export_dir=assets/checkpoints/{name}" in command[1].split(), f"{card}: {command}"
+
+
+def test_bundled_assets_fit_the_budget():
+    """The brief: everything bundled under assets/ (weights, cards, replays, the leaderboard) stays under 150 MB."""
+    total = sum(p.stat().st_size for p in hub.CHECKPOINTS.parent.rglob("*") if p.is_file())
+    assert total < 150e6, f"assets/ holds {total / 1e6:.1f} MB"
