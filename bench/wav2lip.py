@@ -112,14 +112,15 @@ def main(argv: list[str]) -> dict:
     memory = {f"{m}x": peak_memory_mib(480, m * seconds) for m in (1, 4)}
     print(f"peak RSS at 480p: {memory['1x']:.0f} MiB for {seconds:.0f} s, {memory['4x']:.0f} MiB for "
           f"{4 * seconds:.0f} s (ratio {memory['4x'] / memory['1x']:.2f})")
+    long_key = f"{long:.0f}s" if long else None
     if long:
-        memory[f"{long:.0f}s"] = peak_memory_mib(480, long)
-        print(f"peak RSS at 480p for {long:.0f} s: {memory[f'{long:.0f}s']:.0f} MiB "
-              f"(ratio to {seconds:.0f} s: {memory[f'{long:.0f}s'] / memory['1x']:.2f})")
+        memory[long_key] = peak_memory_mib(480, long)
+        print(f"peak RSS at 480p for {long:.0f} s: {memory[long_key]:.0f} MiB "
+              f"(ratio to {seconds:.0f} s: {memory[long_key] / memory['1x']:.2f})")
     target = speed[-1]["wall_per_video_second"]
     result = {"machine": machine(), "speed": speed, "peak_rss_mib_480p": memory,
               "memory_ratio_4x": memory["4x"] / memory["1x"],
-              **({"memory_ratio_long": memory[f"{long:.0f}s"] / memory["1x"]} if long else {}),
+              **({"memory_ratio_long": memory[long_key] / memory["1x"]} if long else {}),
               "target_720p_seconds_per_second": TARGET_720P, "met_720p": target <= TARGET_720P}
     write("wav2lip", result)
     return result

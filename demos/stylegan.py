@@ -351,13 +351,15 @@ def samplers() -> dict[str, common.Sampler]:
         def sample(seed, n):
             G = model(key)
             z = common.latents(seed, n, G.latent_dim).to(default_device())
-            # ProGAN and the StyleGANs have a linear toRGB, no output tanh (NVlabs clamps at display); the Compare
-            # tab wants [-1, 1]
             if key == "progan":
-                return G(z).clamp(-1, 1).cpu()
-            if key == "biggan":  # sample i of class i % 10, untruncated
-                return G(z, torch.arange(n, device=z.device) % G.num_classes).cpu()
-            return G(z, noise_mode="random", generator=noise_generator(seed)).clamp(-1, 1).cpu()
+                images = G(z)
+            elif key == "biggan":  # sample i of class i % 10, untruncated
+                images = G(z, torch.arange(n, device=z.device) % G.num_classes)
+            else:
+                images = G(z, noise_mode="random", generator=noise_generator(seed))
+            # ProGAN and the StyleGANs have a linear toRGB, no output tanh (NVlabs clamps at display; BigGAN's tanh
+            # makes this a no-op): the Compare tab wants [-1, 1]
+            return images.clamp(-1, 1).cpu()
         return common.Sampler(sample, CHECKPOINTS[key][2], TITLE, DATASET, unconditional=key != "biggan")
 
     return {CHECKPOINTS[k][0]: sampler(k) for k in available()}
