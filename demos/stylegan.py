@@ -28,7 +28,14 @@ CHECKPOINTS = {  # model key -> (checkpoint, class, title, train command)
                   "python -m train.stylegan --model=stylegan2"),
     "progan": ("progan-fashion-styles", S.ProGAN, "ProGAN", "python -m train.stylegan --model=progan"),
     "biggan": ("biggan-fashion-styles", BigGAN, "BigGAN", "python -m train.biggan"),
+    # StyleGAN2-ADA's limited-data setting: the same model and 2000 images, with and without the augmentation
+    "ada": ("stylegan2-ada-2k-fashion-styles", S.StyleGAN2, "StyleGAN2-ADA, 2k images",
+            "python -m train.stylegan --model=stylegan2 --subset=2000 --ada --kimg=160"),
+    "noada": ("stylegan2-2k-fashion-styles", S.StyleGAN2, "StyleGAN2, 2k images, no ADA",
+              "python -m train.stylegan --model=stylegan2 --subset=2000 --kimg=160"),
 }
+ADA_PAIR = ("ada", "noada")
+R_T_WINDOW = 25            # the ADA plot's running mean of r_t (logged every 10 steps)
 MAX_TRUNCATION = 4.0       # BigGAN's threshold slider; above it truncation changes nothing visible
 STYLE_MODELS = ("stylegan", "stylegan2")
 LAYER_RANGES = ("coarse", "middle", "fine")  # which of B's styles replace A's in the mixing grid
@@ -53,11 +60,11 @@ CLASSES_KO = ("티셔츠/탑", "바지", "풀오버", "드레스", "코트", "�
 STRINGS = {
     "title": (TITLE, "스타일 기반 GAN"),
     "intro": (
-        "ProGAN, StyleGAN, StyleGAN2 and BigGAN at 32×32 on styled Fashion-MNIST (each item with its own pose, colours, texture and "
+        "ProGAN, StyleGAN, StyleGAN2 (and StyleGAN2-ADA on 2000 of its images) and BigGAN at 32×32 on styled Fashion-MNIST (each item with its own pose, colours, texture and "
         "background, so coarse styles carry shape and pose, fine styles colour and texture). In StyleGAN the mapping network "
         "turns z into w; every layer receives w as a style (AdaIN in StyleGAN, weight demodulation in StyleGAN2) and "
         "its own noise.\n\n" + PAPERS_EN,
-        "ProGAN, StyleGAN, StyleGAN2, BigGAN을 스타일을 입힌 Fashion-MNIST(옷마다 자세, 색, 무늬, 배경이 다름: 거친 스타일은 모양과 자세를, 세밀한 스타일은 "
+        "ProGAN, StyleGAN, StyleGAN2(그리고 그중 2천 장으로 학습한 StyleGAN2-ADA), BigGAN을 스타일을 입힌 Fashion-MNIST(옷마다 자세, 색, 무늬, 배경이 다름: 거친 스타일은 모양과 자세를, 세밀한 스타일은 "
         "색과 무늬를 나릅니다)에서 32×32로 학습했습니다. StyleGAN에서는 매핑 네트워크가 z를 w로 바꾸고, 모든 "
         "층이 w를 스타일로(StyleGAN은 AdaIN, StyleGAN2는 가중치 복조) 받으며 층마다 자기 노이즈를 받습니다.\n\n"
         + PAPERS_KO),
@@ -71,6 +78,19 @@ STRINGS = {
     "tab_noise": ("Stochastic variation", "확률적 변이"),
     "tab_droplets": ("Droplet artifact", "물방울 아티팩트"),
     "tab_progan": ("ProGAN growth", "ProGAN 점진적 성장"),
+    "tab_ada": ("ADA (2k images)", "ADA (이미지 2천 장)"),
+    "ada_help": (
+        "StyleGAN2 trained on only 2000 images, with and without adaptive discriminator augmentation (same seed, "
+        "same length). Without ADA the discriminator memorises the 2000 reals: r_t, the share of reals it scores "
+        "positive, climbs to ~0.8. With ADA every image D sees is augmented with probability p, and p is raised "
+        "whenever r_t exceeds the target 0.6. The table gives the kit's numbers against the full test set (the "
+        "full-data StyleGAN2, 60k images, for scale).",
+        "이미지 2천 장만으로 적응형 판별자 증강(ADA)을 쓰고/안 쓰고 학습한 StyleGAN2입니다(같은 시드, 같은 길이). "
+        "ADA가 없으면 판별자가 실제 이미지 2천 장을 외워 r_t(양수로 점수 매긴 실제 이미지의 비율)가 0.8 가까이 올라갑니다. "
+        "ADA는 판별자가 보는 모든 이미지를 확률 p로 증강하고, r_t가 목표 0.6을 넘을 때마다 p를 올립니다. 표는 전체 "
+        "테스트 세트에 대한 평가 도구의 수치입니다(비교용: 6만 장 전체로 학습한 StyleGAN2)."),
+    "compare_ada": ("Compare", "비교"),
+    "ada_curve": ("p and r_t over training", "학습 중 p와 r_t"),
     "seeds_a": ("Source A seeds (rows), comma-separated", "원본 A 시드 (행, 쉼표로 구분)"),
     "seeds_b": ("Source B seeds (columns)", "원본 B 시드 (열)"),
     "layers": ("Styles taken from B", "B에서 가져올 스타일"),
@@ -314,35 +334,102 @@ def biggan_interpolate(label_a, label_b, seed_a, seed_b, threshold, steps=8):
     return common.image_grid(torch.cat([within, across.cpu()]), nrow=steps, scale=SCALE)
 
 
-def truncation_plot():
-    """FD / precision / recall / class accuracy against the truncation threshold, from the checkpoint's metrics."""
+def checkpoint_json(key: str, filename: str) -> dict:
+    """metrics.json / training.json of a checkpoint that resolves; {} where the trainer did not write it."""
     import json
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from models.hub import checkpoint_folder
 
+    path = checkpoint_folder(CHECKPOINTS[key][0], "biggan" if key == "biggan" else "stylegan") / filename
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a Space
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig) -> str:
+    out = common.temporary_file(".png")
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+    pyplot().close(fig)
+    return out
+
+
+def truncation_plot():
+    """FD / precision / recall / class accuracy against the truncation threshold, from the checkpoint's metrics."""
     check_model("biggan", ("biggan",))
-    path = checkpoint_folder(CHECKPOINTS["biggan"][0], "biggan") / "metrics.json"
-    curve = json.loads(path.read_text()).get("truncation_curve") if path.exists() else None
+    curve = checkpoint_json("biggan", "metrics.json").get("truncation_curve")
     if not curve:
         raise common.gr_error("This BigGAN checkpoint has no truncation curve: python -m train.evaluate ... or retrain")
     x = [r["threshold"] if r["threshold"] is not None else MAX_TRUNCATION for r in curve]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(9, 3.2))
     left.plot(x, [r["FD"] for r in curve], "o-")
     left.set(xlabel="truncation threshold (rightmost: none)", ylabel="FD (lower is better)")
     for key in ("precision", "recall", "class_accuracy"):
         right.plot(x, [r[key] for r in curve], "o-", label=key)
     right.set(xlabel="truncation threshold (rightmost: none)", ylim=(0, 1))
     right.legend()
-    fig.tight_layout()
-    out = common.temporary_file(".png")
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
-    return out
+    return save_figure(fig)
+
+
+def ada_table(keys) -> str:
+    """The kit's numbers of each checkpoint in `keys` (those without metrics show dashes)."""
+    lines = ["| model | FD ↓ | KID×1000 ↓ | precision ↑ | recall ↑ |", "|---|---|---|---|---|"]
+    for key in keys:
+        values = checkpoint_json(key, "metrics.json").get("values", {})
+        cells = [f"{values[m]:.{d}f}" if m in values else "–" for m, d in
+                 (("FD", 1), ("KIDx1000", 0), ("precision", 3), ("recall", 3))]
+        lines.append(f"| {CHECKPOINTS[key][2]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ada_plot(keys) -> str | None:
+    """ADA's p (left) and every run's r_t (right) against kimg, from the trainers' logs; None if none has a log."""
+    runs = {k: checkpoint_json(k, "training.json").get("history", []) for k in keys}
+    runs = {k: [r for r in h if "r_t" in r] for k, h in runs.items()}
+    if not any(runs.values()):
+        return None
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(9, 3.2))
+    for key, history in runs.items():
+        if not history:  # trained before r_t was logged without ADA
+            continue
+        kimg = [r["kimg"] for r in history]
+        if any("p" in r for r in history):
+            left.plot(kimg, [r.get("p", 0.0) for r in history], label=CHECKPOINTS[key][2])
+        r_t = np.array([r["r_t"] for r in history])
+        window = min(R_T_WINDOW, len(r_t))  # r_t of 4 batches is noisy: its running mean shows the trend
+        smooth = np.convolve(r_t, np.ones(window) / window, mode="valid")
+        right.plot(kimg[window - 1:], smooth, label=CHECKPOINTS[key][2])
+    right.axhline(S.ADA_TARGET, color="grey", linestyle="--", label=f"target {S.ADA_TARGET}")
+    left.set(xlabel="kimg", ylabel="augmentation probability p", ylim=(0, None))
+    right.set(xlabel="kimg", ylabel=f"r_t = E[sign D(real)], mean of {R_T_WINDOW} logs", ylim=(-0.05, 1.05))
+    for ax in (left, right):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    return save_figure(fig)
+
+
+@torch.inference_mode()
+def ada_comparison(seed, count=16):
+    """The ADA / no-ADA pair on the same 2k images: the same z through each, the kit's numbers, p and r_t."""
+    keys = [k for k in ADA_PAIR if k in available()]
+    if not keys:
+        raise common.gr_error("No StyleGAN2-ADA pair is bundled yet: " + "; ".join(CHECKPOINTS[k][3] for k in ADA_PAIR))
+    seed = common.check_seed(seed)
+    gallery = []
+    for key in keys:
+        G = model(key)
+        z = common.latents(seed, count, G.latent_dim).to(default_device())
+        grid = common.image_grid(G(z, noise_mode="const").clamp(-1, 1).cpu(), nrow=8, scale=SCALE)
+        gallery.append((common.caption(grid, CHECKPOINTS[key][2]), CHECKPOINTS[key][2]))
+    reference = ["stylegan2"] if "stylegan2" in available() else []
+    return gallery, ada_table(keys + reference), ada_plot(keys)
 
 
 def samplers() -> dict[str, common.Sampler]:
@@ -411,6 +498,15 @@ def build() -> None:
         compare_droplets = gr.Button(t("compare_droplets"), variant="primary")
         droplet_gallery = gr.Gallery(label=t("image"), columns=2, height="auto", format="png")
         droplet_report = gr.Markdown(elem_classes=i18n.VERBATIM)
+    with gr.Tab(t("tab_ada")):
+        gr.Markdown(t("ada_help"))
+        with gr.Row():
+            ada_seed = uploads.integer_box(t("seed"))
+            compare_ada = gr.Button(t("compare_ada"), variant="primary")
+        ada_gallery = gr.Gallery(label=t("image"), columns=2, height="auto", format="png")
+        with gr.Row():
+            ada_numbers = gr.Markdown(elem_classes=i18n.VERBATIM)
+            ada_curve = gr.Image(label=t("ada_curve"), type="filepath")
     with gr.Tab(t("tab_progan")):
         gr.Markdown(t("progan_help"))
         with gr.Row():
@@ -426,6 +522,7 @@ def build() -> None:
                api_name="stylegan_noise")
     compare_droplets.click(droplets, [droplet_seeds, resolution], [droplet_gallery, droplet_report],
                            api_name="stylegan_droplets")
+    compare_ada.click(ada_comparison, ada_seed, [ada_gallery, ada_numbers, ada_curve], api_name="stylegan_ada")
     with gr.Tab(t("tab_biggan")):
         from train.data import FASHION_MNIST_CLASSES
 

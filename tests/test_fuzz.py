@@ -156,6 +156,7 @@ ABSURD = [
     ("/stylegan_noise", ["stylegan2", 10**30, 10**6]),
     ("/stylegan_droplets", ["", 7]),
     ("/progan_growth", [0, 99, -1.0]),
+    ("/stylegan_ada", [-7]),
     ("/conditional_bigan_sketch", [{"background": None, "layers": [], "composite": None, "id": None}]),
     ("/style_gatys", [None, None, "efficientnet-lite0", 10**9, "newton", "noise", ["conv9"], -1.0, 1e308, False, 8, -1]),
     ("/style_compare", [None, None, "../../etc", 0, 10**9, 0]),

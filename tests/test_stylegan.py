@@ -1,5 +1,6 @@
 """Progressive and style-based GANs (models/stylegan.py, train/stylegan.py): tiny configs only."""
 
+import json
 import math
 
 import pytest
@@ -190,6 +191,8 @@ def test_two_training_steps(tmp_path, model, ada):
     assert (tmp_path / "run" / "resume.pt").exists() and (tmp_path / "run" / "checkpoint" / "README.md").exists()
     if model == "progan":
         assert isinstance(G, S.ProGAN) and len(G.stages) == 3
+    last = json.loads((tmp_path / "run" / "checkpoint" / "training.json").read_text())["history"][-1]
+    assert ("r_t" in last) == (model != "progan") and ("p" in last) == ada  # r_t: D's overfitting, ADA or not
 
 
 def test_resume_is_bit_identical(tmp_path):
@@ -304,3 +307,27 @@ def test_tab_biggan(tab, monkeypatch, tmp_path):
     monkeypatch.setattr("models.hub.checkpoint_folder", lambda name, family=None: tmp_path)
     assert tab.truncation_plot().endswith(".png")
     assert tab.samplers()["biggan-fashion-styles"].unconditional is False
+
+
+def test_tab_ada_pair(tab, monkeypatch, tmp_path):
+    import json
+
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="No StyleGAN2-ADA pair is bundled yet"):
+        tab.ada_comparison(0)
+    models = {k: tab.model(k) for k in tab.available()} | {"ada": tiny_style(S.StyleGAN2).eval()}
+    monkeypatch.setattr(tab, "available", lambda: tuple(models))
+    monkeypatch.setattr(tab, "model", models.__getitem__)
+    (tmp_path / "metrics.json").write_text(json.dumps({"values": {"FD": 12.34, "KIDx1000": 56.0, "precision": 0.5,
+                                                                  "recall": 0.25}}))
+    (tmp_path / "training.json").write_text(json.dumps({"history": [
+        {"kimg": k, "r_t": 0.5 + k / 10, "p": k / 100} for k in range(5)]}))
+    monkeypatch.setattr("models.hub.checkpoint_folder", lambda name, family=None: tmp_path)
+    gallery, table, plot = tab.ada_comparison(3)
+    assert [title for _, title in gallery] == ["StyleGAN2-ADA, 2k images"]
+    assert "| StyleGAN2-ADA, 2k images | 12.3 | 56 | 0.500 | 0.250 |" in table
+    assert "StyleGAN2 (demodulation)" in table  # the full-data model for scale
+    assert plot.endswith(".png")
+    with pytest.raises(gr.Error, match="Seed must be a whole number"):
+        tab.ada_comparison(-1)

@@ -4,8 +4,9 @@ Reproduce a bundled checkpoint (each card gives its exact command and wall time)
     python -m train.stylegan --model=stylegan2 --export_dir=assets/checkpoints/stylegan2-fashion-styles
     python -m train.stylegan --model=stylegan --export_dir=assets/checkpoints/stylegan-fashion-styles
     python -m train.stylegan --model=progan --export_dir=assets/checkpoints/progan-fashion-styles
-    python -m train.stylegan --model=stylegan2 --subset=2000 --ada --export_dir=assets/checkpoints/stylegan2-ada-2k
-    python -m train.stylegan --model=stylegan2 --subset=2000 --export_dir=assets/checkpoints/stylegan2-noada-2k
+    python -m train.stylegan --model=stylegan2 --subset=2000 --ada --kimg=160 \
+        --export_dir=assets/checkpoints/stylegan2-ada-2k-fashion-styles
+    python -m train.stylegan --model=stylegan2 --subset=2000 --kimg=160 --export_dir=assets/checkpoints/stylegan2-2k-fashion-styles
 Continue a killed run bit for bit: add --resume (same --out_dir).
 FFHQ/LSUN-style folder of images on a GPU, at the papers' scale:
     accelerate launch -m train.stylegan --model=stylegan2 --dataset=/data/ffhq --image_size=256 \
@@ -21,6 +22,7 @@ What each model trains with (papers and layers: models/stylegan.py):
   steps, half batch), the residual D, Adam(2.5e-3, 0, 0.99) with the paper's lazy-regularisation correction.
 - --ada: StyleGAN2-ADA's augmentation of every image D sees (reals, fakes, and R1's reals), p steered by r_t towards
   0.6; `ada_kimg` (how fast p may move) is 100 instead of the paper's 500 because our runs are ~100x shorter.
+  Without --ada the StyleGANs still log r_t, so the ADA / no-ADA pair shows how much D overfits either way.
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ def main(cfg: Config) -> torch.nn.Module:
     G, D = build(cfg)
     opt_g, opt_d = optimizers(cfg, G, D)
     replay_z = torch.randn(16, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-    ada = S.AdaptiveAugment(cfg.ada_target, cfg.ada_kimg) if cfg.ada else None
+    # ADA's controller; without --ada it only measures r_t (D's overfitting), so the pair of runs can be compared
+    ada = S.AdaptiveAugment(cfg.ada_target, cfg.ada_kimg) if cfg.model != "progan" else None
     state = {"pl_mean": torch.zeros(()), "ada": ada.state_dict() if ada else {}, "snapshots": {}}
 
     now = {"step": 0}  # the step being trained: replay frames are taken right after it
@@ -161,7 +164,7 @@ def main(cfg: Config) -> torch.nn.Module:
 
     run = common.TrainingRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size, replay=replay,
                              state=state, panels=PANELS)
-    if ada:
+    if ada and run.state["ada"]:
         ada.load_state_dict(run.state["ada"])
     dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
                                 cfg.seed)
@@ -173,7 +176,7 @@ def main(cfg: Config) -> torch.nn.Module:
     gamma = cfg.r1_gamma if cfg.r1_gamma is not None else (10.0 if cfg.model == "stylegan" else 0.01)
 
     def augment(x: torch.Tensor) -> torch.Tensor:
-        return S.ada_augment(x, ada.p, run.rng) if ada else x
+        return S.ada_augment(x, ada.p, run.rng) if cfg.ada else x
 
     for step in run.steps():
         now["step"] = step
@@ -206,7 +209,7 @@ def main(cfg: Config) -> torch.nn.Module:
             d_loss = d_loss_nonsaturating(real_scores, fake_scores) + penalty
             if ada:
                 ada.observe(real_scores)
-                stats = {"p": ada.p, "r_t": ada.r_t}
+                stats = {"p": ada.p, "r_t": ada.r_t} if cfg.ada else {"r_t": ada.r_t}
         run.optimizers["D"].zero_grad(set_to_none=True)
         run.accelerator.backward(d_loss)
         run.optimizers["D"].step()
@@ -277,6 +280,10 @@ def write_card(cfg: Config, run: common.TrainingRun, export, folder: Path, metri
     subset = f" on a {cfg.subset}-image subset" if cfg.subset else ""
     ada_note = (f" ADA (Karras et al. 2020, arXiv:2006.06676): target r_t {cfg.ada_target}, ada_kimg {cfg.ada_kimg}; "
                 f"final p {run.state['ada'].get('p', 0):.3f}." if cfg.ada else "")
+    if cfg.subset:
+        ada_note = (f" On {cfg.subset} images (the first of a seed-{cfg.seed + 1} shuffle): "
+                    f"{run.kimg(run.step) * 1000 / cfg.subset:.0f} passes over them; the numbers are against the full "
+                    f"test set, like every checkpoint's.") + ada_note
     common.write_card(
         folder, title=f"{title} on {cfg.dataset}{subset}", tags=["gan", cfg.model, "genzoo"],
         summary=(f"The EMA generator of {title} ({PAPERS[cfg.model]}), {cfg.image_size}x{cfg.image_size} px, trained "
@@ -290,7 +297,7 @@ def write_card(cfg: Config, run: common.TrainingRun, export, folder: Path, metri
                f'images = G(torch.randn(16, G.latent_dim))  # (16, 3, {cfg.image_size}, {cfg.image_size}) in [-1, 1]'),
         notes=(f"Trained for {run.step} steps of {cfg.batch_size} ({run.kimg(run.step):.0f} kimg).{ada_note} The shipped "
                f"weights are an EMA (decay {cfg.ema_decay}) of G. Re-evaluate with `python -m train.evaluate "
-               f"{folder.name} --family=stylegan --generator={cls}`."))
+               f"{folder.name} --family=stylegan --generator={cls} --dataset={cfg.dataset}`."))
 
 
 if __name__ == "__main__":
