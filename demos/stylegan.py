@@ -1,5 +1,7 @@
 """Style-based GANs tab: StyleGAN and StyleGAN2 style mixing, truncation, stochastic variation and the droplet
-artifact; ProGAN's growth replayed stage by stage. Models: models/stylegan.py; training: train/stylegan.py.
+artifact; StyleGAN2 with and without ADA on 2000 images; ProGAN's growth replayed stage by stage; BigGAN's classes,
+truncation and interpolations. Models: models/stylegan.py, models/biggan.py; training: train/stylegan.py,
+train/biggan.py.
 
 Every sub-tab works with the checkpoints that resolve (Hub, HF cache or bundled); the intro names the missing ones
 with the command that trains them.
