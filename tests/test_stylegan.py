@@ -310,8 +310,6 @@ def test_tab_biggan(tab, monkeypatch, tmp_path):
 
 
 def test_tab_ada_pair(tab, monkeypatch, tmp_path):
-    import json
-
     import gradio as gr
 
     with pytest.raises(gr.Error, match="No StyleGAN2-ADA pair is bundled yet"):
