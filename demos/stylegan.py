@@ -159,17 +159,20 @@ STRINGS = {
 t = i18n.Translator(__name__, STRINGS)
 
 
+def family(key: str) -> str:
+    """The trainer that makes the checkpoint (models.hub names it when the checkpoint is missing)."""
+    return "biggan" if key == "biggan" else "stylegan"
+
+
 @functools.cache
 def available() -> tuple[str, ...]:
-    found = common.resolvable([c[0] for c in CHECKPOINTS.values()], "stylegan") + common.resolvable(
-        [CHECKPOINTS["biggan"][0]], "biggan")
-    return tuple(k for k, c in CHECKPOINTS.items() if c[0] in found)
+    return tuple(k for k, c in CHECKPOINTS.items() if common.resolvable([c[0]], family(k)))
 
 
 @functools.cache
 def model(key: str) -> torch.nn.Module:
     name, cls, _, _ = CHECKPOINTS[key]
-    return load_pretrained(cls, name, family="biggan" if key == "biggan" else "stylegan").eval()
+    return load_pretrained(cls, name, family=family(key)).eval()
 
 
 def check_model(key, allowed=STYLE_MODELS) -> str:
@@ -342,7 +345,7 @@ def checkpoint_json(key: str, filename: str) -> dict:
 
     from models.hub import checkpoint_folder
 
-    path = checkpoint_folder(CHECKPOINTS[key][0], "biggan" if key == "biggan" else "stylegan") / filename
+    path = checkpoint_folder(CHECKPOINTS[key][0], family(key)) / filename
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -393,6 +396,8 @@ def ada_table(keys) -> str:
 
 def ada_plot(keys) -> str | None:
     """ADA's p (left) and every run's r_t (right) against kimg, from the trainers' logs; None if none has a log."""
+    from train.common import moving_average
+
     runs = {k: checkpoint_json(k, "training.json").get("history", []) for k in keys}
     runs = {k: [r for r in h if "r_t" in r] for k, h in runs.items()}
     if not any(runs.values()):
@@ -404,10 +409,8 @@ def ada_plot(keys) -> str | None:
         kimg = [r["kimg"] for r in history]
         if any("p" in r for r in history):
             left.plot(kimg, [r.get("p", 0.0) for r in history], label=CHECKPOINTS[key][2])
-        r_t = np.array([r["r_t"] for r in history])
-        window = min(R_T_WINDOW, len(r_t))  # r_t of 4 batches is noisy: its running mean shows the trend
-        smooth = np.convolve(r_t, np.ones(window) / window, mode="valid")
-        right.plot(kimg[window - 1:], smooth, label=CHECKPOINTS[key][2])
+        smooth = moving_average([r["r_t"] for r in history], R_T_WINDOW)  # r_t of 4 batches is noisy
+        right.plot(kimg[len(kimg) - len(smooth):], smooth, label=CHECKPOINTS[key][2])
     right.axhline(S.ADA_TARGET, color="grey", linestyle="--", label=f"target {S.ADA_TARGET}")
     left.set(xlabel="kimg", ylabel="augmentation probability p", ylim=(0, None))
     right.set(xlabel="kimg", ylabel=f"r_t = E[sign D(real)], mean of {R_T_WINDOW} logs", ylim=(-0.05, 1.05))

@@ -309,6 +309,13 @@ def recalibrate_batchnorm(generator: torch.nn.Module, latent_dim: int, batches: 
     return out.eval().requires_grad_(False)
 
 
+def moving_average(values, window: int) -> torch.Tensor:
+    """Running mean of `window` consecutive values (of all of them if fewer): the trend under a noisy log, one point
+    per full window, so it lines up with the last len(result) x values."""
+    values = torch.as_tensor(values, dtype=torch.float64)
+    return values.unfold(0, min(window, len(values)), 1).mean(1)
+
+
 def plot_history(history: list[dict], path: Path, panels: list[list[tuple[str, str]]]) -> None:
     """Training curves: one axis per panel, one (raw, smoothed) line pair per (history key, label) present."""
     import matplotlib
@@ -324,8 +331,8 @@ def plot_history(history: list[dict], path: Path, panels: list[list[tuple[str, s
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
     for ax, keys in zip(axes[0], panels):
         for key, label in keys:
-            values = torch.tensor([h[key] for h in history], dtype=torch.float64)
-            smooth = values.unfold(0, min(20, len(values)), 1).mean(1)  # moving average: the trend under the noise
+            values = [h[key] for h in history]
+            smooth = moving_average(values, 20)
             line, = ax.plot(kimg, values, alpha=0.25)
             ax.plot(kimg[len(kimg) - len(smooth):], smooth, color=line.get_color(), label=label)
         ax.set_xlabel("kimg")

@@ -150,8 +150,8 @@ def main(cfg: Config) -> torch.nn.Module:
     opt_g, opt_d = optimizers(cfg, G, D)
     replay_z = torch.randn(16, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
     # ADA's controller; without --ada it only measures r_t (D's overfitting), so the pair of runs can be compared
-    ada = S.AdaptiveAugment(cfg.ada_target, cfg.ada_kimg) if cfg.model != "progan" else None
-    state = {"pl_mean": torch.zeros(()), "ada": ada.state_dict() if ada else {}, "snapshots": {}}
+    controller = S.AdaptiveAugment(cfg.ada_target, cfg.ada_kimg) if cfg.model != "progan" else None
+    state = {"pl_mean": torch.zeros(()), "ada": controller.state_dict() if controller else {}, "snapshots": {}}
 
     now = {"step": 0}  # the step being trained: replay frames are taken right after it
 
@@ -164,8 +164,8 @@ def main(cfg: Config) -> torch.nn.Module:
 
     run = common.TrainingRun(cfg, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, cfg.batch_size, replay=replay,
                              state=state, panels=PANELS)
-    if ada and run.state["ada"]:
-        ada.load_state_dict(run.state["ada"])
+    if controller and run.state["ada"]:  # {} in a resume file written before r_t was measured without ADA
+        controller.load_state_dict(run.state["ada"])
     dataset = data.training_set(cfg.dataset, cfg.image_size, cfg.image_channels, cfg.batch_size, cfg.fake_data,
                                 cfg.seed)
     if cfg.subset:
@@ -176,7 +176,7 @@ def main(cfg: Config) -> torch.nn.Module:
     gamma = cfg.r1_gamma if cfg.r1_gamma is not None else (10.0 if cfg.model == "stylegan" else 0.01)
 
     def augment(x: torch.Tensor) -> torch.Tensor:
-        return S.ada_augment(x, ada.p, run.rng) if cfg.ada else x
+        return S.ada_augment(x, controller.p, run.rng) if cfg.ada else x
 
     for step in run.steps():
         now["step"] = step
@@ -207,9 +207,9 @@ def main(cfg: Config) -> torch.nn.Module:
             else:
                 real_scores, penalty = D(augment(real)), torch.zeros(())
             d_loss = d_loss_nonsaturating(real_scores, fake_scores) + penalty
-            if ada:
-                ada.observe(real_scores)
-                stats = {"p": ada.p, "r_t": ada.r_t} if cfg.ada else {"r_t": ada.r_t}
+            if controller:
+                controller.observe(real_scores)
+                stats = {"p": controller.p, "r_t": controller.r_t} if cfg.ada else {"r_t": controller.r_t}
         run.optimizers["D"].zero_grad(set_to_none=True)
         run.accelerator.backward(d_loss)
         run.optimizers["D"].step()
@@ -233,8 +233,8 @@ def main(cfg: Config) -> torch.nn.Module:
         run.optimizers["G"].zero_grad(set_to_none=True)
         run.accelerator.backward(g_loss)
         run.optimizers["G"].step()
-        if ada:
-            run.state["ada"] = ada.state_dict()
+        if controller:
+            run.state["ada"] = controller.state_dict()
         if cfg.model == "progan" and (progan_phase(cfg, run.kimg(step + 1))[0] > stage or step + 1 == run.total_steps):
             # the stage ends with this step: keep the EMA generator as it is now (the one update below is negligible)
             run.state["snapshots"][str(stage)] = copy.deepcopy(run.ema.state_dict())
@@ -278,12 +278,12 @@ def write_card(cfg: Config, run: common.TrainingRun, export, folder: Path, metri
     title = TITLES[cfg.model] + ("-ADA" if cfg.ada else "")
     cls = type(export).__name__
     subset = f" on a {cfg.subset}-image subset" if cfg.subset else ""
-    ada_note = (f" ADA (Karras et al. 2020, arXiv:2006.06676): target r_t {cfg.ada_target}, ada_kimg {cfg.ada_kimg}; "
-                f"final p {run.state['ada'].get('p', 0):.3f}." if cfg.ada else "")
+    data_note = (f" ADA (Karras et al. 2020, arXiv:2006.06676): target r_t {cfg.ada_target}, ada_kimg {cfg.ada_kimg}; "
+                 f"final p {run.state['ada'].get('p', 0):.3f}." if cfg.ada else "")
     if cfg.subset:
-        ada_note = (f" On {cfg.subset} images (the first of a seed-{cfg.seed + 1} shuffle): "
+        data_note = (f" On {cfg.subset} images (the first of a seed-{cfg.seed + 1} shuffle): "
                     f"{run.kimg(run.step) * 1000 / cfg.subset:.0f} passes over them; the numbers are against the full "
-                    f"test set, like every checkpoint's.") + ada_note
+                    f"test set, like every checkpoint's.") + data_note
     common.write_card(
         folder, title=f"{title} on {cfg.dataset}{subset}", tags=["gan", cfg.model, "genzoo"],
         summary=(f"The EMA generator of {title} ({PAPERS[cfg.model]}), {cfg.image_size}x{cfg.image_size} px, trained "
@@ -295,7 +295,7 @@ def write_card(cfg: Config, run: common.TrainingRun, export, folder: Path, metri
         usage=(f'import torch\nfrom models.stylegan import {cls}\nfrom models.hub import load_pretrained\n'
                f'G = load_pretrained({cls}, "{folder.name}", family="stylegan")\n'
                f'images = G(torch.randn(16, G.latent_dim))  # (16, 3, {cfg.image_size}, {cfg.image_size}) in [-1, 1]'),
-        notes=(f"Trained for {run.step} steps of {cfg.batch_size} ({run.kimg(run.step):.0f} kimg).{ada_note} The shipped "
+        notes=(f"Trained for {run.step} steps of {cfg.batch_size} ({run.kimg(run.step):.0f} kimg).{data_note} The shipped "
                f"weights are an EMA (decay {cfg.ema_decay}) of G. Re-evaluate with `python -m train.evaluate "
                f"{folder.name} --family=stylegan --generator={cls} --dataset={cfg.dataset}`."))
 
