@@ -126,9 +126,11 @@ class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         image_channels: int = 1,
         image_size: int = 32,
         fc_features: int = 0,       # 0 = DCGAN's generator; 1024 = the paper's FC-then-upconv MNIST network
+        uniform_noise: bool = False,  # feed erf(z / sqrt 2) ~ U(-1, 1) for z ~ N(0, I): the official code's noise
     ):
         super().__init__()
         self.latent_dim, self.num_categories, self.num_continuous = latent_dim, num_categories, num_continuous
+        self.uniform_noise = uniform_noise
         inputs = latent_dim + num_categories + num_continuous
         if not fc_features:
             self.backbone = Generator(inputs, hidden_channels, image_channels, image_size)
@@ -147,6 +149,12 @@ class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
 
     def forward(self, z: torch.Tensor, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
         onehot = nn.functional.one_hot(categories, self.num_categories).to(z)
+        if self.uniform_noise:
+            # The official InfoGAN code draws its 62 noise variables from U(-1, 1). 2 Phi(z) - 1 = erf(z / sqrt 2) is
+            # exactly U(-1, 1) for z ~ N(0, 1), so every genzoo sampler keeps drawing z ~ N(0, I) (slerp, seeds and
+            # the kit's protocol latents unchanged) and G sees the paper's noise. Its 62 variables then weigh
+            # about as much as the one-hot code at the first layer (norm ~4.5 rather than ~7.9).
+            z = torch.special.erf(z * 0.5**0.5)
         return self.backbone(torch.cat([z, onehot, continuous.to(z)], 1))
 
 
