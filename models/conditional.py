@@ -31,7 +31,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from models.dcgan import Generator, dcgan_init, doublings
+from models.dcgan import Generator, dcgan_init, doublings, gaussian_to_uniform
 
 HUB_KWARGS = dict(library_name="genzoo", tags=["gan", "conditional-image-generation"],
                   repo_url="https://github.com/genzoo/genzoo", license="mit")
@@ -150,11 +150,9 @@ class InfoGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
     def forward(self, z: torch.Tensor, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
         onehot = nn.functional.one_hot(categories, self.num_categories).to(z)
         if self.uniform_noise:
-            # The official InfoGAN code draws its 62 noise variables from U(-1, 1). 2 Phi(z) - 1 = erf(z / sqrt 2) is
-            # exactly U(-1, 1) for z ~ N(0, 1), so every genzoo sampler keeps drawing z ~ N(0, I) (slerp, seeds and
-            # the kit's protocol latents unchanged) and G sees the paper's noise. Its 62 variables then weigh
-            # about as much as the one-hot code at the first layer (norm ~4.5 rather than ~7.9).
-            z = torch.special.erf(z * 0.5**0.5)
+            # The official InfoGAN code draws its 62 noise variables from U(-1, 1). Its 62 variables then weigh less
+            # against the one-hot code at the first layer (norm ~4.5 rather than ~7.9), and the code takes the digit.
+            z = gaussian_to_uniform(z)
         return self.backbone(torch.cat([z, onehot, continuous.to(z)], 1))
 
 

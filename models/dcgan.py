@@ -50,18 +50,27 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def gaussian_to_uniform(z: torch.Tensor) -> torch.Tensor:
+    """erf(z / sqrt 2) = 2 Phi(z) - 1, which is exactly U(-1, 1) for z ~ N(0, 1): a generator can see the uniform
+    noise of the DCGAN and InfoGAN papers while every genzoo sampler keeps drawing z ~ N(0, I) (seeds, slerp and the
+    kit's protocol latents stay as they are)."""
+    return torch.special.erf(z * 0.5**0.5)
+
+
 class Generator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
     """z (B, latent_dim) -> image (B, image_channels, image_size, image_size) in [-1, 1]."""
 
     def __init__(
         self,
-        latent_dim: int = 100,      # z size; "nz" in the paper's code; z ~ N(0, I) here (the paper used U(-1, 1))
+        latent_dim: int = 100,      # z size; "nz" in the paper's code; samplers draw z ~ N(0, I)
         hidden_channels: int = 64,  # width at the last hidden resolution ("ngf"); doubles at each halving
         image_channels: int = 1,    # 1 for MNIST-like data, 3 for RGB
         image_size: int = 28,       # output side in pixels: 28, 32, 64, ...
+        uniform_noise: bool = False,  # G sees U(-1, 1) noise, the paper's Z (gaussian_to_uniform of the sampled z)
     ):
         super().__init__()
         self.latent_dim, self.image_channels, self.image_size = latent_dim, image_channels, image_size
+        self.uniform_noise = uniform_noise
         start, steps = doublings(image_size)
         channels = hidden_channels * 2 ** (steps - 1)
         # "Project and reshape" as a transposed conv from 1x1: (B, latent_dim, 1, 1) -> (B, C, start, start)
@@ -77,6 +86,8 @@ class Generator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         self.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.uniform_noise:
+            z = gaussian_to_uniform(z)
         return self.net(z[:, :, None, None])  # (B, latent_dim) -> (B, image_channels, image_size, image_size)
 
     def fuse(self) -> "FusedGenerator":
@@ -166,10 +177,12 @@ class FusedGenerator(nn.Module):
             self.register_buffer(f"w{j + 1}", filters.contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
             self.shapes.append((stride, padding, k))
-        self.latent_dim = generator.latent_dim
+        self.latent_dim, self.uniform_noise = generator.latent_dim, generator.uniform_noise
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
+        if self.uniform_noise:
+            z = gaussian_to_uniform(z)
         # (B, latent) -> channels-last (B, s, s, C)
         x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start, self.start, self.start_channels)
         for j, (stride, padding, k) in enumerate(self.shapes):

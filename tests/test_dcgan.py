@@ -8,7 +8,8 @@ from PIL import Image
 
 from demos import common
 from demos import dcgan as tab
-from models.dcgan import Discriminator, Generator, d_loss_nonsaturating, doublings, g_loss_nonsaturating
+from models.dcgan import (Discriminator, Generator, d_loss_nonsaturating, doublings, g_loss_nonsaturating,
+                          gaussian_to_uniform)
 from models.hub import load_pretrained
 from train import common as train_common
 from train import dcgan as trainer
@@ -44,10 +45,24 @@ def test_paper_rules_batchnorm_placement_and_init():
     assert abs(w.std().item() - 0.02) < 0.005
 
 
-@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3)])
-def test_fused_inference_equals_the_paper_module(size, channels):
+def test_uniform_noise_is_the_gaussian_cdf_of_z():
+    """uniform_noise: G(z) is the plain G of erf(z / sqrt 2), and that noise is U(-1, 1) when z ~ N(0, I)."""
     torch.manual_seed(0)
-    G = Generator(latent_dim=8, hidden_channels=8, image_channels=channels, image_size=size).train()
+    plain, uniform = Generator(**TINY).eval(), Generator(**TINY, uniform_noise=True).eval()
+    uniform.load_state_dict(plain.state_dict())
+    z = torch.randn(4, 8)
+    assert torch.allclose(uniform(z), plain(gaussian_to_uniform(z)), atol=1e-6)
+    assert not torch.allclose(uniform(z), plain(z))
+    u = gaussian_to_uniform(torch.randn(200_000, generator=torch.Generator().manual_seed(1)))
+    counts = torch.histc(u, bins=10, min=-1, max=1)  # U(-1, 1): 20k per bin, binomial sd ~134
+    assert u.abs().max() <= 1 and (counts - 20_000).abs().max() < 600
+
+
+@pytest.mark.parametrize("size, channels, uniform", [(28, 1, False), (32, 3, True)])
+def test_fused_inference_equals_the_paper_module(size, channels, uniform):
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, hidden_channels=8, image_channels=channels, image_size=size,
+                  uniform_noise=uniform).train()
     G(torch.randn(32, 8))  # non-trivial BatchNorm statistics to fold
     G.eval()
     fused = G.fuse()
