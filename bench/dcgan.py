@@ -8,6 +8,8 @@ FLOPs are counted by torch.utils.flop_counter on the paper's module (2 FLOPs per
 module ("eager", oneDNN transposed convolutions) and the form the app serves ("fused", models.dcgan.FusedGenerator)
 are timed. This VM's speed drifts by tens of percent within a minute, so the ceiling and the models are measured
 in interleaved rounds and each ratio is the median over rounds of (model GFLOP/s) / (ceiling GFLOP/s) of that round.
+Each round also times batch 1's GEMMs alone (gemm_seconds): the sum of the fastest way to run each bounds the
+fraction any forward built on them can reach ("batch1_gemm_floor" in the JSON).
 """
 
 from __future__ import annotations
@@ -32,6 +34,28 @@ def flops(model: torch.nn.Module, z: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
+def gemm_shapes(fused, batch: int) -> list[tuple[int, int, int]]:
+    """(rows, inner, columns) of each GEMM in one forward of the fused generator at `batch`."""
+    shapes, size = [(batch, *fused.w0.shape)], fused.start
+    for j, (stride, padding, k) in enumerate(fused.shapes):
+        filters = getattr(fused, f"w{j + 1}")
+        shapes.append((batch * size * size, filters.shape[1], filters.shape[0]))
+        size = (size - 1) * stride - 2 * padding + k
+    return shapes
+
+
+def gemm_seconds(rows: int, inner: int, columns: int) -> dict[str, float]:
+    """One GEMM of this shape alone, through each way PyTorch can run it on a CPU: a 1x1 convolution on a
+    channels-last image (oneDNN, or PyTorch's own kernel for small inputs), F.linear (MKL) and the transposed product
+    W x^T (MKL again, which at a handful of rows streams the weights better)."""
+    a, w = torch.randn(rows, inner), torch.randn(columns, inner)
+    image, filters, a_t = a.view(1, rows, 1, inner).permute(0, 3, 1, 2), w[:, :, None, None], a.t().contiguous()
+    ways = {"conv1x1": lambda: torch.nn.functional.conv2d(image, filters),
+            "linear": lambda: torch.nn.functional.linear(a, w), "transposed": lambda: torch.mm(w, a_t)}
+    with torch.inference_mode():
+        return {name: median_seconds(fn, repeats=5, warmup=2) for name, fn in ways.items()}
+
+
 def main() -> dict:
     torch.set_num_threads(THREADS)
     G = load_pretrained(Generator, "dcgan-mnist", device="cpu")
@@ -39,11 +63,16 @@ def main() -> dict:
     latents = {batch: torch.randn(batch, G.latent_dim) for batch in BATCHES}
     work = {batch: flops(G, z) for batch, z in latents.items()}  # the model's FLOPs, however they are computed
     engines, seconds = [], {(v, b): [] for v in variants for b in BATCHES}
+    # Batch 1's floor: the sum over its GEMMs of the fastest way to run each, alone. No col2im, activation or
+    # dispatch is in it, so no implementation built on these GEMMs reaches a larger fraction of the ceiling.
+    shapes, floors, per_gemm = gemm_shapes(variants["fused"], 1), [], []
     for _ in range(ROUNDS):
         engines.append(matmul_ceiling(THREADS, repeats=5))
         for (name, batch), times in seconds.items():
             with torch.inference_mode():
                 times.append(median_seconds(lambda: variants[name](latents[batch]), repeats=5, warmup=2))
+        per_gemm.append([gemm_seconds(*shape) for shape in shapes])
+        floors.append(sum(min(ways.values()) for ways in per_gemm[-1]))
     ceilings = [max(round_.values()) for round_ in engines]
     rows = []
     for (name, batch), times in seconds.items():
@@ -54,7 +83,13 @@ def main() -> dict:
                      "fraction_of_ceiling": statistics.median(ratios), "fraction_per_round": ratios})
     result = {"machine": machine(), "rounds": ROUNDS, "matmul_ceiling_gflops": statistics.median(ceilings),
               "matmul_ceiling_per_round": ceilings, "engines_per_round": engines,
-              "targets": {"batch64_fraction": 0.75, "batch1_fraction": 0.35}, "rows": rows}
+              "targets": {"batch64_fraction": 0.75, "batch1_fraction": 0.35}, "rows": rows,
+              "batch1_gemm_floor": {
+                  "ms": 1000 * statistics.median(floors),
+                  "fraction_bound": statistics.median(work[1] / t / 1e9 / c for t, c in zip(floors, ceilings)),
+                  "gemms": [{"rows": m, "inner": k, "columns": n,
+                             **{f"{way}_us": 1e6 * statistics.median(r[i][way] for r in per_gemm) for way in per_gemm[0][i]}}
+                            for i, (m, k, n) in enumerate(shapes)]}}
     print(f"matmul ceiling ({THREADS} threads, 2048^3 fp32, the faster engine): "
           f"median {statistics.median(ceilings):.1f} GFLOP/s over {ROUNDS} rounds (min {min(ceilings):.1f}, max {max(ceilings):.1f}); medians per engine: "
           + ", ".join(f"{k} {statistics.median(r[k] for r in engines):.1f}" for k in engines[0]))
@@ -62,6 +97,12 @@ def main() -> dict:
     for r in rows:
         print(f"{r['variant']:>8}{r['batch']:>6}{r['ms_per_batch']:>11.2f}{r['samples_per_s']:>11.0f}"
               f"{r['gflops']:>9.1f}{100 * r['fraction_of_ceiling']:>11.0f}%")
+    floor = result["batch1_gemm_floor"]
+    print(f"batch 1, its {len(shapes)} GEMMs alone (the fastest way each): {floor['ms']:.3f} ms, so at most "
+          f"{100 * floor['fraction_bound']:.0f}% of the ceiling for any forward built on them; per GEMM (us):")
+    for g in floor["gemms"]:
+        print(f"  {g['rows']:>5} x {g['inner']:>4} x {g['columns']:>5}: "
+              + ", ".join(f"{k[:-3]} {v:.1f}" for k, v in g.items() if k.endswith("_us")))
     write("dcgan", result)
     return result
 
