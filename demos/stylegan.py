@@ -86,11 +86,11 @@ STRINGS = {
         "same length). Without ADA the discriminator memorises the 2000 reals: r_t, the share of reals it scores "
         "positive, climbs to ~0.8. With ADA every image D sees is augmented with probability p, and p is raised "
         "whenever r_t exceeds the target 0.6. The table gives the kit's numbers against the full test set (the "
-        "full-data StyleGAN2, 60k images, for scale).",
+        "full-data StyleGAN2, 60k images for the same length, for scale).",
         "이미지 2천 장만으로 적응형 판별자 증강(ADA)을 쓰고/안 쓰고 학습한 StyleGAN2입니다(같은 시드, 같은 길이). "
         "ADA가 없으면 판별자가 실제 이미지 2천 장을 외워 r_t(양수로 점수 매긴 실제 이미지의 비율)가 0.8 가까이 올라갑니다. "
         "ADA는 판별자가 보는 모든 이미지를 확률 p로 증강하고, r_t가 목표 0.6을 넘을 때마다 p를 올립니다. 표는 전체 "
-        "테스트 세트에 대한 평가 도구의 수치입니다(비교용: 6만 장 전체로 학습한 StyleGAN2)."),
+        "테스트 세트에 대한 평가 도구의 수치입니다(비교용: 같은 길이 동안 6만 장 전체로 학습한 StyleGAN2)."),
     "compare_ada": ("Compare", "비교"),
     "ada_curve": ("p and r_t over training", "학습 중 p와 r_t"),
     "seeds_a": ("Source A seeds (rows), comma-separated", "원본 A 시드 (행, 쉼표로 구분)"),
