@@ -2,7 +2,7 @@
 
 Reproduce a bundled checkpoint (each card gives its exact command and wall time):
     python -m train.stylegan --model=stylegan2 --kimg=160 --export_dir=assets/checkpoints/stylegan2-fashion-styles
-    python -m train.stylegan --model=stylegan --kimg=64 --export_dir=assets/checkpoints/stylegan-fashion-styles
+    python -m train.stylegan --model=stylegan --kimg=160 --export_dir=assets/checkpoints/stylegan-fashion-styles
     python -m train.stylegan --model=progan --export_dir=assets/checkpoints/progan-fashion-styles
     python -m train.stylegan --model=stylegan2 --subset=2000 --ada --kimg=160 \
         --export_dir=assets/checkpoints/stylegan2-ada-2k-fashion-styles
