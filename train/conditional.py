@@ -2,9 +2,9 @@
 
 Reproduce a bundled checkpoint (each card gives its exact command, wall time and numbers):
     python -m train.conditional --model=cgan --export_dir=assets/checkpoints/cgan-mnist
-    python -m train.conditional --model=acgan --kimg=300 --export_dir=assets/checkpoints/acgan-mnist
-    python -m train.conditional --model=infogan --seed=1 --kimg=600 --export_dir=assets/checkpoints/infogan-mnist
-    python -m train.conditional --model=bigan --kimg=500 --export_dir=assets/checkpoints/bigan-mnist
+    python -m train.conditional --model=acgan --export_dir=assets/checkpoints/acgan-mnist
+    python -m train.conditional --model=infogan --seed=1 --export_dir=assets/checkpoints/infogan-mnist
+    python -m train.conditional --model=bigan --export_dir=assets/checkpoints/bigan-mnist
     python -m train.conditional --model=t2i --export_dir=assets/checkpoints/t2i-mnist
 Continue a killed run bit for bit: add --resume (same --out_dir). A GPU and a labelled folder of real images
 (class sub-folders) work the same way: accelerate launch -m train.conditional --model=acgan --dataset=/data/x ...
@@ -36,6 +36,8 @@ MODELS = {  # name -> (title, paper)
 REPLAY_CAPTIONS = [f"a {name}" for name in C.CLASS_NAMES["mnist"]] + [
     "a thin one", "a thick one", "an upright seven", "a slanted seven", "a small two", "a large two"]
 
+KIMG = {"cgan": 150, "acgan": 300, "infogan": 600, "bigan": 500, "t2i": 150}  # the bundled checkpoints' lengths
+
 
 @dataclass
 class Config:
@@ -63,8 +65,7 @@ class Config:
     lr: float = 2e-4
     g_lr: float | None = None       # None = lr; InfoGAN: 1e-3, its paper's MNIST setting (2e-4 gave purity 0.19)
     beta1: float = 0.5
-    kimg: int = 150                 # real images shown to D, in thousands (cGAN's, GAN-CLS's; the docstring's commands
-                                    # give the others')
+    kimg: int | None = None         # real images shown to D, in thousands; None = KIMG[model], the bundled lengths
     ema_decay: float = 0.999
     bn_batches: int = 16            # batches of 256 that re-estimate the EMA G's BatchNorm statistics
     seed: int = 0
@@ -84,6 +85,8 @@ class Config:
             raise SystemExit(f"--model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.latent_dim is None:
             self.latent_dim = 62 if self.model == "infogan" else 100
+        if self.kimg is None:
+            self.kimg = KIMG[self.model]
         if self.g_lr is None:
             self.g_lr = 1e-3 if self.model == "infogan" else self.lr
         if self.out_dir is None:

@@ -1,8 +1,8 @@
 """Train the progressive and style-based GANs of the "Style-based GANs" tab (genzoo issue 7).
 
 Reproduce a bundled checkpoint (each card gives its exact command and wall time):
-    python -m train.stylegan --model=stylegan2 --kimg=160 --export_dir=assets/checkpoints/stylegan2-fashion-styles
-    python -m train.stylegan --model=stylegan --kimg=160 --export_dir=assets/checkpoints/stylegan-fashion-styles
+    python -m train.stylegan --model=stylegan2 --export_dir=assets/checkpoints/stylegan2-fashion-styles
+    python -m train.stylegan --model=stylegan --export_dir=assets/checkpoints/stylegan-fashion-styles
     python -m train.stylegan --model=progan --export_dir=assets/checkpoints/progan-fashion-styles
     python -m train.stylegan --model=stylegan2 --subset=2000 --ada --kimg=160 \
         --export_dir=assets/checkpoints/stylegan2-ada-2k-fashion-styles
@@ -40,7 +40,7 @@ from models.objectives import gradient_penalty, r1_penalty
 from train import common, data
 
 MODELS = ("progan", "stylegan", "stylegan2")
-KIMG = {"progan": 140, "stylegan": 100, "stylegan2": 100}  # defaults; ProGAN's = 7 phases of 20 kimg
+KIMG = {"progan": 140, "stylegan": 160, "stylegan2": 160}  # the bundled lengths; ProGAN's = 7 phases of 20 kimg
 
 
 @dataclass
