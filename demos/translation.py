@@ -146,7 +146,9 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "image and the target's attribute vector (stroke colour red / green / blue, thick strokes, light background: "
         "12 domains of colourised MNIST, CelebA's hair colour, gender and age here), replicated over the image as "
         "extra channels. Its D is a WGAN-GP critic with a second head that classifies the domain; a reconstruction "
-        "loss G(G(x, c), c′) ≈ x keeps the digit. Each training digit was seen in one domain only. Pick a test digit "
+        "loss G(G(x, c), c′) ≈ x asks only that G can undo its edit. What keeps the digit here is a G that never "
+        "downsamples (with the paper's two, it redrew each digit as another one per background and back). Each "
+        "training digit was seen in one domain only. Pick a test digit "
         "or upload an image, then pick the target: the row below shows it in every domain, and a separately trained "
         "attribute classifier (the judge of the scores) reads each output.",
         "**StarGAN**(Choi et al. 2018, [*StarGAN: Unified Generative Adversarial Networks for Multi-Domain "
@@ -154,7 +156,9 @@ STRINGS = {  # key -> (English, Korean); build() uses only the keys
         "통합 생성적 적대 신경망」): 생성자 하나로 모든 영역을 오갑니다. 이미지와 목표 속성 벡터(획 색 빨강 / 초록 / "
         "파랑, 굵은 획, 밝은 배경: 색을 입힌 MNIST의 12개 영역, CelebA의 머리색·성별·나이에 해당)를 받는데, 속성은 "
         "이미지 전체에 복제해 채널로 붙입니다. 판별자는 WGAN-GP 비평자이면서 영역을 분류하는 두 번째 출력을 갖고, "
-        "재구성 손실 G(G(x, c), c′) ≈ x가 숫자를 지켜 줍니다. 학습 숫자는 각각 한 영역에서만 보였습니다. 테스트 "
+        "재구성 손실 G(G(x, c), c′) ≈ x는 변환을 되돌릴 수 있기만을 요구합니다. 여기서 숫자를 지키는 것은 해상도를 "
+        "줄이지 않는 생성자입니다(논문처럼 두 번 줄이면 배경마다 숫자를 다른 숫자로 바꿔 그렸다가 되돌렸습니다). "
+        "학습 숫자는 각각 한 영역에서만 보였습니다. 테스트 "
         "숫자를 고르거나 이미지를 올린 뒤 목표를 고르세요. 아래 줄은 모든 영역으로 바꾼 결과이고, 따로 학습한 속성 "
         "분류기(점수의 채점자)가 각 출력을 읽습니다."),
     "star_upload": ("…or upload an image (a coloured digit)", "…또는 이미지 올리기 (색이 있는 숫자)"),

@@ -53,7 +53,9 @@ Table 5); losses: WGAN-GP adversarial (lambda_gp = 10), domain classification of
 translations (G), lambda_cls = 1, and the reconstruction ||x - G(G(x, c), c')||_1 with lambda_rec = 10; targets are
 the labels of the batch shuffled (the authors' code); n_critic = 5, Adam 1e-4 (0.5, 0.999), lr decaying linearly to
 0 over the second half. Scaled down: 32 px (the paper: 128), G width 16 (64), D width 32 (64) with 4 stride-2 layers
-(6) to the same 2x2 map.
+(6) to the same 2x2 map. Changed for the digits: the bundled G has no downsampling (`downsamplings=0`, its residual
+blocks at full resolution, the same FLOPs), because with the paper's two at 32 px G relabelled the digits instead of
+keeping them (measured in train/translation.py); the paper's 2 stay the default.
 """
 
 from __future__ import annotations
@@ -397,7 +399,9 @@ class StarGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         channels: int = 3,          # RGB
         num_attributes: int = 5,    # the length of a domain's label vector (the paper's CelebA: 5)
         base_channels: int = 16,    # width of the first layer (the paper: 64); 2 downsamplings double it twice
-        num_blocks: int = 6,        # residual blocks at 1/4 resolution (the paper: 6)
+        num_blocks: int = 6,        # residual blocks at the bottleneck resolution (the paper: 6)
+        downsamplings: int = 2,     # stride-2 convolutions before the blocks, each undone by a transposed one after
+                                    # them (the paper: 2)
     ):
         super().__init__()
         self.num_attributes = num_attributes
@@ -406,11 +410,11 @@ class StarGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         width = base_channels
         layers = [nn.Conv2d(channels + num_attributes, width, 7, 1, 3, bias=False), norm_layer("instance", width),
                   nn.ReLU(True)]
-        for _ in range(2):
+        for _ in range(downsamplings):
             layers += [nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), norm_layer("instance", 2 * width), nn.ReLU(True)]
             width *= 2
         layers += [StarResidualBlock(width) for _ in range(num_blocks)]
-        for _ in range(2):
+        for _ in range(downsamplings):
             layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), norm_layer("instance", width // 2),
                        nn.ReLU(True)]
             width //= 2
@@ -485,8 +489,9 @@ def stargan_g_loss(G: StarGenerator, D: StarDiscriminator, real: torch.Tensor, r
     as the target domain, and come back: ||x - G(G(x, c), c')||_1 with c' the original labels.
 
     lambda_id > 0 adds CycleGAN's identity term ||G(x, c_x) - x||_1 (not in StarGAN, whose default 0 this is): the
-    cycle alone accepts any content change G can undo. On the colourised digits it pins translations that keep
-    the background, but G then changes the digit where the background flips instead (see train/translation.py)."""
+    cycle alone accepts any content change G can undo. On the colourised digits, with the paper's two
+    downsamplings, it pins translations that keep the background, but G then changes the digit where the background
+    flips instead; what kept the digit was a G without downsampling (see train/translation.py)."""
     fake = G(real, target_attributes)
     fake_src, fake_cls = D(fake)
     adversarial = g_loss_wasserstein(fake_src)
