@@ -398,7 +398,7 @@ class StarGenerator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         self,
         channels: int = 3,          # RGB
         num_attributes: int = 5,    # the length of a domain's label vector (the paper's CelebA: 5)
-        base_channels: int = 16,    # width of the first layer (the paper: 64); 2 downsamplings double it twice
+        base_channels: int = 16,    # width of the first layer (the paper: 64); each downsampling doubles it
         num_blocks: int = 6,        # residual blocks at the bottleneck resolution (the paper: 6)
         downsamplings: int = 2,     # stride-2 convolutions before the blocks, each undone by a transposed one after
                                     # them (the paper: 2)

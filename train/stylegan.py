@@ -40,7 +40,7 @@ from models.objectives import gradient_penalty, r1_penalty
 from train import common, data
 
 MODELS = ("progan", "stylegan", "stylegan2")
-KIMG = {"progan": 140, "stylegan": 160, "stylegan2": 160}  # the bundled lengths; ProGAN's = 7 phases of 20 kimg
+KIMG = {"stylegan": 160, "stylegan2": 160}  # the bundled lengths (ProGAN's: 7 phases of phase_kimg, 280 kimg)
 
 
 @dataclass
@@ -54,8 +54,9 @@ class Config:
     latent_dim: int = 128            # z size (ProGAN: 64)
     w_dim: int = 128                 # StyleGAN's w size
     batch_size: int = 32
-    kimg: int | None = None          # real images shown to D, in thousands; None = KIMG[model]
-    phase_kimg: int = 20             # ProGAN: length of each fade-in and each stable phase
+    kimg: int | None = None          # real images shown to D, in thousands; None = KIMG[model] (ProGAN: every
+                                     # phase once)
+    phase_kimg: int = 40             # ProGAN: length of each fade-in and each stable phase (the paper: 800)
     lr: float | None = None          # None = the paper's (1e-3; StyleGAN2 2.5e-3)
     r1_gamma: float | None = None    # None = 10 (StyleGAN) / 0.01 (StyleGAN2 at 32 px: NVlabs' CIFAR-10 setting)
     r1_every: int = 16               # StyleGAN2's lazy R1 interval (D steps)

@@ -92,7 +92,7 @@ class Config:
     skips: bool = True              # pix2pix: U-Net; False = the encoder-decoder ablation
     norm: str = "instance"          # G's normalisation: "instance" (= the paper's batch-1 BatchNorm) or "batch"
     adversarial: bool = True        # pix2pix: cGAN + L1; False = the "L1 only" ablation (no D)
-    num_blocks: int = 6             # cyclegan: residual blocks (the paper: 6 at 128 px, 9 at 256 px)
+    num_blocks: int = 6             # cyclegan, stargan: residual blocks (the papers: 6 at 128 px, 9 at 256 px)
     downsamplings: int | None = None  # stargan: G's stride-2 convolutions before its blocks; None = 0 (the
                                     # colourised digits: see above) / 2 (a folder; the paper's)
     d_channels: int = 32            # D's first layer width (the papers: 64)
