@@ -20,7 +20,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.common import machine, matmul_ceiling, median_seconds, write
-from models.dcgan import Generator
+from models.dcgan import Generator, onednn_packed
 from models.hub import load_pretrained
 
 THREADS = 2
@@ -36,22 +36,25 @@ def flops(model: torch.nn.Module, z: torch.Tensor) -> int:
 
 def gemm_shapes(fused, batch: int) -> list[tuple[int, int, int]]:
     """(rows, inner, columns) of each GEMM in one forward of the fused generator at `batch`."""
-    shapes, size = [(batch, *fused.w0.shape)], fused.start
+    shapes, size = [(batch, fused.w0.shape[1], fused.w0.shape[0])], fused.start
     for j, (stride, padding, k) in enumerate(fused.shapes):
-        filters = getattr(fused, f"w{j + 1}")
-        shapes.append((batch * size * size, filters.shape[1], filters.shape[0]))
+        columns, inner = getattr(fused, f"w{j + 1}").shape
+        shapes.append((batch * size * size, inner, columns))
         size = (size - 1) * stride - 2 * padding + k
     return shapes
 
 
 def gemm_seconds(rows: int, inner: int, columns: int) -> dict[str, float]:
-    """One GEMM of this shape alone, through each way PyTorch can run it on a CPU: a 1x1 convolution on a
-    channels-last image (oneDNN, or PyTorch's own kernel for small inputs), F.linear (MKL) and the transposed product
-    W x^T (MKL again, which at a handful of rows streams the weights better)."""
+    """One GEMM of this shape alone, through each way PyTorch can run it on a CPU: F.linear (MKL), the transposed
+    product W x^T (MKL again, which at a handful of rows streams the weights better), a 1x1 convolution on a
+    channels-last image (oneDNN) and oneDNN's linear on weights pre-packed once (what the fused generator runs)."""
     a, w = torch.randn(rows, inner), torch.randn(columns, inner)
     image, filters, a_t = a.view(1, rows, 1, inner).permute(0, 3, 1, 2), w[:, :, None, None], a.t().contiguous()
-    ways = {"conv1x1": lambda: torch.nn.functional.conv2d(image, filters),
-            "linear": lambda: torch.nn.functional.linear(a, w), "transposed": lambda: torch.mm(w, a_t)}
+    packed = onednn_packed(w)
+    ways = {"linear": lambda: torch.nn.functional.linear(a, w), "transposed": lambda: torch.mm(w, a_t),
+            "conv1x1": lambda: torch.nn.functional.conv2d(image, filters)}
+    if packed is not None:
+        ways["packed"] = lambda: torch.ops.mkldnn._linear_pointwise(a, packed, None, "none", [], "")
     with torch.inference_mode():
         return {name: median_seconds(fn, repeats=5, warmup=2) for name, fn in ways.items()}
 

@@ -139,15 +139,19 @@ class FusedGenerator(nn.Module):
 
     A transposed convolution *is* a GEMM (every input pixel times the kernel gives that pixel's k x k output patch)
     followed by col2im (each output pixel sums the patch entries that land on it). Three exact rewrites let the CPU
-    spend its time in one large matrix multiply per layer, without PyTorch's slow `F.fold`:
+    spend its time in one matrix multiply per layer, without PyTorch's slow `F.fold`:
     - each eval-mode BatchNorm is folded into the transposed convolution before it (scale the weights, add a bias);
-    - activations stay channels-last, (B, H, W, C), and each layer's GEMM is a 1x1 convolution on them, so oneDNN (or
-      PyTorch's own GEMM for tiny inputs) writes a table with one row of C_out values per (input pixel, tap);
+    - activations stay channels-last and flat, (B*H*W, C), and each layer's GEMM writes a table with one row of C_out
+      values per (input pixel, tap);
     - col2im is one `embedding_bag` (sum mode) over that table: output pixel (oy, ox) is the bag of the rows with
       oy = stride*i + ky - padding (and the same in x), so crop and patch sum are one multithreaded pass that writes
       the next layer's input contiguously; bias and activation follow in place.
-    The first layer, from a 1x1 input, is a plain linear map. Built by `Generator.fuse()`; never saved (the
-    checkpoint stays the paper's module). bench/dcgan.py measures both forms.
+    The first layer, from a 1x1 input, is a plain linear map (bias and ReLU fused into it).
+    On a CPU the GEMMs run on weights pre-packed once into oneDNN's blocked layout (`mkldnn._reorder_linear_weight`,
+    what torch.compile's CPU backend does): a plain `F.linear` re-reads the (k*k*C_out, C_in) matrix in row order on
+    every call, and at one sample, where a GEMM has 1 to 256 rows, that is most of its time (bench/dcgan.py: 0.39 ->
+    0.20 ms per sample). Elsewhere (CUDA, another dtype, a build without oneDNN) the same matrices go to `F.linear`.
+    Built by `Generator.fuse()`; never saved (the checkpoint stays the paper's module).
     """
 
     def __init__(self, generator: Generator):
@@ -166,35 +170,54 @@ class FusedGenerator(nn.Module):
             folded.append((weight, bias, layer.stride[0], layer.padding[0]))
         weight, bias, _, _ = folded[0]
         c_in, self.start_channels, self.start, _ = weight.shape
-        # (latent, C, s, s) -> columns ordered (y, x, C): the linear map's output is channels-last already
-        self.register_buffer("w0", weight.permute(0, 2, 3, 1).reshape(c_in, -1).contiguous())
+        # (latent, C, s, s) -> rows ordered (y, x, C): the linear map's output is channels-last already
+        self.register_buffer("w0", weight.permute(2, 3, 1, 0).reshape(-1, c_in).contiguous())
         self.register_buffer("b0", bias.repeat(self.start**2).contiguous())  # per output element, (y, x, C) order
         self.shapes = []  # (stride, padding, k) per upsampling layer
         for j, (weight, bias, stride, padding) in enumerate(folded[1:]):
             c_in, c_out, k, _ = weight.shape
-            # 1x1-convolution filters ordered (ky, kx, C_out): the GEMM's output rows are the col2im table's rows
-            filters = weight.permute(2, 3, 1, 0).reshape(k * k * c_out, c_in, 1, 1)  # (ky, kx, C_out) x C_in
-            self.register_buffer(f"w{j + 1}", filters.contiguous())
+            # rows ordered (ky, kx, C_out): the GEMM's output columns, viewed as (k*k, C_out), are the col2im table
+            self.register_buffer(f"w{j + 1}", weight.permute(2, 3, 1, 0).reshape(k * k * c_out, c_in).contiguous())
             self.register_buffer(f"b{j + 1}", bias.contiguous())
             self.shapes.append((stride, padding, k))
+        self.packed = [onednn_packed(getattr(self, f"w{j}")) for j in range(len(self.shapes) + 1)]
         self.latent_dim, self.uniform_noise = generator.latent_dim, generator.uniform_noise
+
+    def gemm(self, x: torch.Tensor, j: int, bias: torch.Tensor | None = None, relu: bool = False) -> torch.Tensor:
+        """x (rows, C_in) @ w_j^T (+ bias, then ReLU if asked), on the packed copy where there is one for x."""
+        packed = self.packed[j]
+        if packed is not None and x.device.type == "cpu" and x.dtype == torch.float32:
+            return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "relu" if relu else "none", [], "")
+        y = nn.functional.linear(x, getattr(self, f"w{j}"), bias)
+        return y.relu_() if relu else y
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
         if self.uniform_noise:
             z = gaussian_to_uniform(z)
-        # (B, latent) -> channels-last (B, s, s, C)
-        x = torch.addmm(self.b0, z, self.w0).relu_().view(b, self.start, self.start, self.start_channels)
+        # (B, latent) -> channels-last (B*s*s, C)
+        x, h = self.gemm(z.contiguous(), 0, self.b0, relu=True).view(-1, self.start_channels), self.start
         for j, (stride, padding, k) in enumerate(self.shapes):
-            w, bias = getattr(self, f"w{j + 1}"), getattr(self, f"b{j + 1}")
-            h, c_out = x.shape[1], bias.shape[0]
-            # (B, H, W, C_in) -> table of (B*H*W*k*k, C_out): row ((b*H + i)*W + j)*k*k + ky*k + kx is tap (ky, kx)
-            table = nn.functional.conv2d(x.permute(0, 3, 1, 2), w).permute(0, 2, 3, 1).reshape(-1, c_out)
+            bias = getattr(self, f"b{j + 1}")
+            # (B*H*W, C_in) -> table of (B*H*W*k*k, C_out): row ((b*H + i)*W + j)*k*k + ky*k + kx is tap (ky, kx)
+            table = self.gemm(x, j + 1).view(-1, bias.shape[0])
             indices, offsets = col2im_bags(h, k, stride, padding, b, z.device)
-            size = (h - 1) * stride - 2 * padding + k
-            x = nn.functional.embedding_bag(indices, table, offsets, mode="sum").view(b, size, size, c_out).add_(bias)
+            h = (h - 1) * stride - 2 * padding + k
+            x = nn.functional.embedding_bag(indices, table, offsets, mode="sum").add_(bias)
             x = x.relu_() if j + 1 < len(self.shapes) else x.tanh_()
-        return x.permute(0, 3, 1, 2)  # (B, C, H, W), as the paper's module returns
+        return x.view(b, h, h, -1).permute(0, 3, 1, 2)  # (B, C, H, W), as the paper's module returns
+
+
+def onednn_packed(weight: torch.Tensor) -> torch.Tensor | None:
+    """`weight` (out, in) reordered once into oneDNN's blocked GEMM layout (an opaque mkldnn tensor that
+    `mkldnn._linear_pointwise` takes in place of the dense matrix), or None where there is no such path: not on a CPU,
+    not float32, or a PyTorch build without oneDNN or without this private op (inductor's; checked, not assumed)."""
+    if weight.device.type != "cpu" or weight.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return torch.ops.mkldnn._reorder_linear_weight(weight)
+    except (AttributeError, RuntimeError):
+        return None
 
 
 @functools.lru_cache(maxsize=32)

@@ -69,6 +69,9 @@ def test_fused_inference_equals_the_paper_module(size, channels, uniform):
     for batch in (1, 5):  # col2im's bags are built per batch size
         z = torch.randn(batch, 8)
         assert torch.allclose(fused(z), G(z), atol=1e-5)
+    plain = G.fuse()
+    plain.packed = [None] * len(plain.packed)  # F.linear on the dense matrices: the path on CUDA or without oneDNN
+    assert torch.allclose(plain(z), fused(z), atol=1e-5)
     with pytest.raises(RuntimeError, match="eval"):
         G.train().fuse()
 
