@@ -148,9 +148,10 @@ class FusedGenerator(nn.Module):
       the next layer's input contiguously; bias and activation follow in place.
     The first layer, from a 1x1 input, is a plain linear map (bias and ReLU fused into it).
     On a CPU the GEMMs run on weights pre-packed once into oneDNN's blocked layout (`mkldnn._reorder_linear_weight`,
-    what torch.compile's CPU backend does): a plain `F.linear` re-reads the (k*k*C_out, C_in) matrix in row order on
-    every call, and at one sample, where a GEMM has 1 to 256 rows, that is most of its time (bench/dcgan.py: 0.39 ->
-    0.20 ms per sample). Elsewhere (CUDA, another dtype, a build without oneDNN) the same matrices go to `F.linear`.
+    what torch.compile's CPU backend does): given the plain (k*k*C_out, C_in) matrix, oneDNN reorders it on every
+    call, and MKL's `F.linear` is 2-3x slower at the 16 to 64 rows a GEMM has at one sample (bench/dcgan.py times each
+    way per GEMM; the whole forward went from 0.39 to 0.20 ms per sample). Elsewhere (CUDA, another dtype, a build
+    without oneDNN) the same matrices go to `F.linear`.
     Built by `Generator.fuse()`; never saved (the checkpoint stays the paper's module).
     """
 
