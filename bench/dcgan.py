@@ -20,7 +20,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.common import machine, matmul_ceiling, median_seconds, write
-from models.dcgan import Generator, onednn_packed
+from models.dcgan import Generator, onednn_linear, onednn_packed
 from models.hub import load_pretrained
 
 THREADS = 2
@@ -54,7 +54,7 @@ def gemm_seconds(rows: int, inner: int, columns: int) -> dict[str, float]:
     ways = {"linear": lambda: torch.nn.functional.linear(a, w), "transposed": lambda: torch.mm(w, a_t),
             "conv1x1": lambda: torch.nn.functional.conv2d(image, filters)}
     if packed is not None:
-        ways["packed"] = lambda: torch.ops.mkldnn._linear_pointwise(a, packed, None, "none", [], "")
+        ways["packed"] = lambda: onednn_linear(a, packed)
     with torch.inference_mode():
         return {name: median_seconds(fn, repeats=5, warmup=2) for name, fn in ways.items()}
 

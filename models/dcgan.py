@@ -188,7 +188,7 @@ class FusedGenerator(nn.Module):
         """x (rows, C_in) @ w_j^T (+ bias, then ReLU if asked), on the packed copy where there is one for x."""
         packed = self.packed[j]
         if packed is not None and x.device.type == "cpu" and x.dtype == torch.float32:
-            return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "relu" if relu else "none", [], "")
+            return onednn_linear(x, packed, bias, relu)
         y = nn.functional.linear(x, getattr(self, f"w{j}"), bias)
         return y.relu_() if relu else y
 
@@ -219,6 +219,12 @@ def onednn_packed(weight: torch.Tensor) -> torch.Tensor | None:
         return torch.ops.mkldnn._reorder_linear_weight(weight)
     except (AttributeError, RuntimeError):
         return None
+
+
+def onednn_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None = None,
+                  relu: bool = False) -> torch.Tensor:
+    """x (rows, in) @ W^T (+ bias, then ReLU if asked) with W as `onednn_packed` returned it."""
+    return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "relu" if relu else "none", [], "")
 
 
 @functools.lru_cache(maxsize=32)
