@@ -124,9 +124,16 @@ class Discriminator(nn.Module, PyTorchModelHubMixin, **HUB_KWARGS):
         return self.net(x).flatten()
 
 
-def d_loss_nonsaturating(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Goodfellow et al. 2014's discriminator loss: -log D(x) - log(1 - D(G(z))), on logits for stability."""
-    return nn.functional.softplus(-real_logits).mean() + nn.functional.softplus(fake_logits).mean()
+def d_loss_nonsaturating(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                         real_target: float = 1.0) -> torch.Tensor:
+    """Goodfellow et al. 2014's discriminator loss: -log D(x) - log(1 - D(G(z))), on logits for stability.
+
+    real_target < 1 is one-sided label smoothing (Salimans et al. 2016, sec. 3.4): D is asked for e.g. 0.9 on real
+    images, so it stops pushing their logits to infinity; fakes keep target 0, because smoothing them too would move
+    the optimal D towards wherever G already puts mass.
+    """
+    real = real_target * nn.functional.softplus(-real_logits) + (1 - real_target) * nn.functional.softplus(real_logits)
+    return real.mean() + nn.functional.softplus(fake_logits).mean()
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:

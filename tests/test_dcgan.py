@@ -103,6 +103,16 @@ def test_losses_on_hand_checked_logits():
     assert g_loss_nonsaturating(-confident).item() > 19  # fooled nobody: a large, non-saturated loss
 
 
+def test_one_sided_label_smoothing_is_cross_entropy_with_real_target():
+    real, fake = torch.randn(8), torch.randn(8)
+    expected = (torch.nn.functional.binary_cross_entropy_with_logits(real, torch.full((8,), 0.9))
+                + torch.nn.functional.binary_cross_entropy_with_logits(fake, torch.zeros(8)))
+    assert torch.allclose(d_loss_nonsaturating(real, fake, 0.9), expected, atol=1e-6)
+    # smoothed, D gains nothing from a real logit beyond log(0.9 / 0.1): the loss rises again past it
+    at_optimum = d_loss_nonsaturating(torch.tensor([math.log(9)]), fake, 0.9)
+    assert d_loss_nonsaturating(torch.tensor([8.0]), fake, 0.9) > at_optimum
+
+
 def test_parse_config_forms():
     cfg = train_common.parse_config(trainer.Config, ["--kimg=5", "--push-to-hub", "me/x", "--resume", "--lr", "1e-3"])
     assert (cfg.kimg, cfg.push_to_hub, cfg.resume, cfg.lr) == (5, "me/x", True, 1e-3)

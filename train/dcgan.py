@@ -51,6 +51,7 @@ class Config:
     kimg: int = 2400                # training length in thousands of real images shown to D (2400 = 40 MNIST epochs)
     lr_decay_kimg: int = 900        # decay both lrs linearly to 0 over the last this many kimg; 0 = constant (paper)
     ema_decay: float = 0.999        # EMA of G's weights per step; 0 ships the last iterate
+    label_smoothing: float = 0.0    # one-sided (Salimans et al. 2016): D's target for real images is 1 - this
     seed: int = 0                   # everything (init, data order, z) is a function of seed and step
     out_dir: str = "runs/dcgan-mnist"  # resume file, sample grids, loss curves, history
     export_dir: str | None = None   # where the final checkpoint folder goes; None = <out_dir>/checkpoint
@@ -133,7 +134,7 @@ def main(cfg: Config) -> Generator:
         # so BatchNorm never mixes their statistics.
         fake = G(z)
         real_logits, fake_logits = D(real), D(fake.detach())
-        d_loss = d_loss_nonsaturating(real_logits, fake_logits)
+        d_loss = d_loss_nonsaturating(real_logits, fake_logits, 1 - cfg.label_smoothing)
         opt_d.zero_grad(set_to_none=True)
         accelerator.backward(d_loss)
         opt_d.step()
