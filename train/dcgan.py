@@ -51,7 +51,8 @@ class Config:
     kimg: int = 2400                # training length in thousands of real images shown to D (2400 = 40 MNIST epochs)
     lr_decay_kimg: int = 900        # decay both lrs linearly to 0 over the last this many kimg; 0 = constant (paper)
     ema_decay: float = 0.999        # EMA of G's weights per step; 0 ships the last iterate
-    label_smoothing: float = 0.0    # one-sided (Salimans et al. 2016): D's target for real images is 1 - this
+    label_smoothing: float = 0.0    # one-sided (Salimans et al. 2016): D's target for real images is 1 - this. 0.1 at
+                                    # 1600 kimg (decay 600): 82.5 % confident, FD 2.00; without: 83.3 %, FD 1.78
     seed: int = 0                   # everything (init, data order, z) is a function of seed and step
     out_dir: str = "runs/dcgan-mnist"  # resume file, sample grids, loss curves, history
     export_dir: str | None = None   # where the final checkpoint folder goes; None = <out_dir>/checkpoint
