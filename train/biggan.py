@@ -1,7 +1,7 @@
 """Train the scaled BigGAN of the "Style-based GANs" tab (genzoo issue 7) on styled Fashion-MNIST's 10 classes.
 
 Reproduce the bundled checkpoint (its card gives the exact command and wall time):
-    python -m train.biggan --kimg=200 --export_dir=assets/checkpoints/biggan-fashion-styles
+    python -m train.biggan --kimg=500 --export_dir=assets/checkpoints/biggan-fashion-styles
 Continue a killed run bit for bit: add --resume (same --out_dir).
 A class-per-folder image set (ImageNet layout) on a GPU at 128 px:
     accelerate launch -m train.biggan --dataset=/data/imagenet/train --num_classes=1000 --image_size=128 \
