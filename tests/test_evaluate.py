@@ -77,3 +77,18 @@ def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
 def test_cli_without_arguments_explains_itself():
     with pytest.raises(SystemExit, match="python -m train.evaluate"):
         evaluate.main([])
+
+
+def test_save_metrics_rewrites_the_table_and_keeps_the_notes(tmp_path):
+    from train.common import write_card
+    from train.dcgan import Config
+
+    old = {"protocol": "old protocol", "values": {"FD": 9.0}, "floor": {"FD": 0.5}}
+    write_card(tmp_path, title="t", summary="s", command="c", config=Config(), data="d", data_checksum="x",
+               wall_seconds=1.0, usage="u", metrics=old, notes="A note on how it was measured.")
+    evaluate.save_metrics({"protocol": "new protocol", "values": {"FD": 1.5}, "floor": {"FD": 0.25}}, tmp_path)
+    card = (tmp_path / "README.md").read_text()
+    assert "new protocol" in card and "| FD | 1.5 | 0.25 |" in card
+    assert "old protocol" not in card and "| FD | 9 |" not in card
+    assert card.count("A note on how it was measured.") == 1 and card.index("| FD | 1.5") < card.index("A note")
+    assert "## Use" in card and json.loads((tmp_path / "metrics.json").read_text())["values"]["FD"] == 1.5

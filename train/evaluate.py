@@ -471,18 +471,21 @@ def evaluate_nll(nll, images: torch.Tensor, protocol_text: str, batch: int = 500
 
 
 def save_metrics(metrics: dict, folder: Path) -> None:
-    """metrics.json beside the weights, and the card's Quality section rewritten from it."""
+    """metrics.json beside the weights, and the card's protocol line and table rewritten from it; the notes the
+    trainer or a person wrote under the table stay."""
     from train.common import metrics_markdown
 
     folder = Path(folder)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
     card = folder / "README.md"
     if card.exists():
-        text = card.read_text()
-        head, sep, rest = text.partition("## Quality\n")
+        head, sep, rest = card.read_text().partition("## Quality\n")
         if sep:
-            tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-            card.write_text(f"{head}## Quality\n{metrics_markdown(metrics)}\n{tail}")
+            lines, end = rest.split("\n"), 1  # line 0: the protocol (or "Not evaluated yet"); then the table
+            while end < len(lines) and (lines[end].startswith("|") or (
+                    lines[end] == "" and end + 1 < len(lines) and lines[end + 1].startswith("|"))):
+                end += 1
+            card.write_text(head + sep + metrics_markdown(metrics) + "\n" + "\n".join(lines[end:]))
 
 
 def table(metrics: dict) -> str:
