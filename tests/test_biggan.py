@@ -86,3 +86,8 @@ def test_two_steps_and_resume(tmp_path):
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
     assert (tmp_path / "a" / "checkpoint" / "README.md").exists()
+
+
+def test_evaluate_only_needs_a_checkpoint_folder():
+    with pytest.raises(SystemExit, match="--export_dir"):
+        trainer.main(trainer.Config(evaluate_only=True))

@@ -79,6 +79,23 @@ def test_cli_without_arguments_explains_itself():
         evaluate.main([])
 
 
+def test_restyled_judge_training_draws_a_new_style_for_every_use(tmp_path, monkeypatch):
+    """--restyle: each batch is the grey items rendered with freshly drawn styles (the fixed set's one style per item
+    would let the judge read style as class); two steps train and export a loadable classifier."""
+    from models.classifier import Classifier
+    from train import classifier, data
+
+    drawn = []
+    render = data.render_styled
+    monkeypatch.setattr(data, "render_styled", lambda items, style: drawn.append(style["colour"]) or render(items, style))
+    cfg = classifier.Config(dataset="fashion-styles", restyle=True, fake_data=True, epochs=1, batch_size=8,
+                            max_steps=2, hidden_channels=4, feature_dim=8, out_dir=str(tmp_path), device="cpu")
+    classifier.main(cfg)
+    assert len(drawn) == 2 and drawn[0].shape == (8, 3) and not torch.allclose(drawn[0], drawn[1])
+    clf = Classifier.from_pretrained(tmp_path / "checkpoint")
+    assert clf(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
 def test_save_metrics_rewrites_the_table_and_keeps_the_notes(tmp_path):
     from train.common import write_card
     from train.dcgan import Config

@@ -3,6 +3,9 @@
 Reproduce the bundled checkpoint (its card gives the exact command and wall time):
     python -m train.biggan --kimg=500 --export_dir=assets/checkpoints/biggan-fashion-styles
 Continue a killed run bit for bit: add --resume (same --out_dir).
+Re-measure a checkpoint folder (kit numbers and truncation curve into its metrics.json and card), e.g. after the
+kit's judge changed:
+    python -m train.biggan --evaluate_only --export_dir=assets/checkpoints/biggan-fashion-styles
 A class-per-folder image set (ImageNet layout) on a GPU at 128 px:
     accelerate launch -m train.biggan --dataset=/data/imagenet/train --num_classes=1000 --image_size=128 \
         --g_channels=1024,1024,512,256,128,64 --d_channels=64,128,256,512,1024,1024 --latent_dim=120 \
@@ -16,6 +19,7 @@ recall and class accuracy against the truncation threshold), which the tab plots
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +59,7 @@ class Config:
     save_every: int = 250
     replay_frames: int = 24
     evaluate: bool = True
+    evaluate_only: bool = False      # no training: re-measure the checkpoint in export_dir
     max_steps: int | None = None
     fake_data: bool = False
     device: str = "auto"
@@ -70,7 +75,26 @@ def class_labels(seed: int, step: int, n: int, num_classes: int) -> torch.Tensor
     return torch.randint(num_classes, (n,), generator=torch.Generator().manual_seed(seed * 7_777_777 + step + 3))
 
 
+def measure(G: BigGAN, dataset: str) -> dict:
+    """The kit's numbers for class-balanced samples at no truncation, plus the truncation curve."""
+    from train.evaluate import evaluate_conditional
+
+    metrics = evaluate_conditional(G, "cgan", dataset)
+    metrics["truncation_curve"] = truncation_curve(G, dataset)
+    return metrics
+
+
 def main(cfg: Config) -> BigGAN:
+    if cfg.evaluate_only:
+        from models.hub import load_pretrained
+        from train.evaluate import save_metrics
+
+        if cfg.export_dir is None:
+            raise SystemExit("--evaluate_only needs --export_dir=<checkpoint folder>")
+        G = load_pretrained(BigGAN, cfg.export_dir)
+        save_metrics(metrics := measure(G, cfg.dataset), Path(cfg.export_dir))
+        print(json.dumps(metrics["values"], indent=1), json.dumps(metrics["truncation_curve"], indent=1))
+        return G
     torch.manual_seed(cfg.seed)
     G = BigGAN(cfg.latent_dim, cfg.num_classes, cfg.shared_dim, common.int_list(cfg.g_channels, "g_channels"), cfg.attention_resolution,
                cfg.image_channels)
@@ -117,10 +141,9 @@ def main(cfg: Config) -> BigGAN:
     if run.accelerator.is_main_process:
         metrics = None
         if cfg.evaluate and not cfg.fake_data and cfg.dataset == "fashion-styles" and complete:
-            from train.evaluate import evaluate_conditional, save_metrics
+            from train.evaluate import save_metrics
 
-            metrics = evaluate_conditional(export, "cgan", cfg.dataset)
-            metrics["truncation_curve"] = truncation_curve(export, cfg.dataset)
+            metrics = measure(export, cfg.dataset)
             save_metrics(metrics, folder)
         common.write_card(
             folder, title=f"BigGAN (scaled) on {cfg.dataset}", tags=["gan", "biggan", "genzoo"],
