@@ -39,10 +39,12 @@ def test_fit_size_undoes_the_padding_of_32px_mnist():
 
 
 def test_bundled_classifiers_meet_their_accuracy_bar():
-    """The kit's feature extractors: >= 99.0 % on MNIST test, >= 91 % on Fashion-MNIST test (all 10k images)."""
+    """The kit's feature extractors: >= 99.0 % on MNIST test, >= 91 % on Fashion-MNIST test (all 10k images), and
+    >= 90 % on styled Fashion-MNIST: BigGAN's class-accuracy bar (90 %) cannot be read by a judge below it."""
     from train import data
 
-    for dataset, loader, bar in (("mnist", data.mnist, 0.99), ("fashion-mnist", data.fashion_mnist, 0.91)):
+    for dataset, loader, bar in (("mnist", data.mnist, 0.99), ("fashion-mnist", data.fashion_mnist, 0.91),
+                                 ("fashion-styles", data.styled_fashion, 0.90)):
         try:
             x, y = loader("test")
         except data.DatasetMissing:
