@@ -96,6 +96,8 @@ def test_restyled_judge_training_draws_a_new_style_for_every_use(tmp_path, monke
     assert len(drawn) == 2 and drawn[0].shape == (8, 3) and not torch.allclose(drawn[0], drawn[1])
     clf = Classifier.from_pretrained(tmp_path / "checkpoint")
     assert clf(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(SystemExit, match="fashion-styles"):
+        classifier.main(classifier.Config(dataset="mnist", restyle=True, fake_data=True, max_steps=1))
 
 
 def test_save_metrics_rewrites_the_table_and_keeps_the_notes(tmp_path):
