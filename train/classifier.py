@@ -145,6 +145,8 @@ def train_segmenter(cfg: Config, device) -> Segmenter:
 def main(cfg: Config) -> Classifier | Segmenter:
     device = torch.device("cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
                           else "cpu")
+    if cfg.restyle and cfg.dataset != "fashion-styles":
+        raise SystemExit(f"--restyle draws new styles for fashion-styles items; --dataset={cfg.dataset} has none")
     if cfg.dataset == "scenes":
         return train_segmenter(cfg, device)
     attributes = cfg.dataset == "mnist-attributes"
@@ -162,13 +164,11 @@ def main(cfg: Config) -> Classifier | Segmenter:
         (thin, thick, y_train, _), test = masks, data.attribute_digits("test")
         x_train, test_domains = thin, test[3]
         x_test, y_test = data.render_digits(test[0], test[1], test_domains), test[2]
-    else:
-        (x_train, y_train), (x_test, y_test) = data.packaged(cfg.dataset, "train"), data.packaged(cfg.dataset, "test")
-    if cfg.restyle and cfg.dataset != "fashion-styles":
-        raise SystemExit(f"--restyle draws new styles for fashion-styles items; --dataset={cfg.dataset} has none")
-    restyle = cfg.restyle
-    if restyle:  # the grey 32-px items the styles are drawn on
-        x_train = x_train[:, :1] if cfg.fake_data else data.fashion_mnist("train", 32)[0]
+    else:  # --restyle trains on the grey 32-px items, styled afresh in every batch
+        x_train, y_train = data.fashion_mnist("train", 32) if cfg.restyle else data.packaged(cfg.dataset, "train")
+        x_test, y_test = data.packaged(cfg.dataset, "test")
+    if cfg.restyle and cfg.fake_data:
+        x_train = x_train[:, :1]
     torch.manual_seed(cfg.seed)
     model = Classifier(channels, size, 15 if attributes else 10, cfg.hidden_channels, cfg.feature_dim).to(device)
     opt = torch.optim.AdamW(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
@@ -190,7 +190,7 @@ def main(cfg: Config) -> Classifier | Segmenter:
                 domains = data.random_domains(len(idx), g)
                 thin_masks, thick_masks = (masks[0][idx], masks[1][idx]) if not cfg.fake_data else (masks[idx],) * 2
                 x = augment(data.render_digits(thin_masks, thick_masks, domains), False, g, replicate=True).to(device)
-            elif restyle:  # the style's pose is the shift: only flips on top
+            elif cfg.restyle:  # the style's pose is the shift: only flips on top
                 x = augment(data.render_styled(x_train[idx], data.draw_styles(len(idx), g)), True, g, shift=False)
                 x = x.to(device)
             else:
