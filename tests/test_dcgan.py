@@ -138,6 +138,19 @@ def _weights(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+def test_g_steps_updates_only_g_again(tmp_path):
+    """--g_steps=2: the same D step, then a second G update on the same z (so G moves further, D's weights do not;
+    its BatchNorm running statistics see one more fake batch)."""
+    runs = {}
+    for g_steps in (1, 2):
+        trainer.main(trainer.Config(max_steps=1, g_steps=g_steps, out_dir=str(tmp_path / str(g_steps)), **TINY_TRAIN))
+        runs[g_steps] = train_common.load_resume(tmp_path / str(g_steps) / "resume.pt")
+    one, two = runs[1], runs[2]
+    assert all(torch.equal(one["D"][k], two["D"][k]) for k in one["D"] if "running" not in k and "batches" not in k)
+    assert not all(torch.equal(one["G"][k], two["G"][k]) for k in one["G"])
+    assert one["opt_g"]["state"][0]["step"] == 1 and two["opt_g"]["state"][0]["step"] == 2
+
+
 def test_resume_equals_uninterrupted(tmp_path):
     straight = trainer.main(trainer.Config(max_steps=5, out_dir=str(tmp_path / "a"), **TINY_TRAIN))
     trainer.main(trainer.Config(max_steps=2, out_dir=str(tmp_path / "b"), **TINY_TRAIN))
